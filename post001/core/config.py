@@ -1,0 +1,116 @@
+"""Settings, feature flags and where things live.
+
+Settings come from (highest first) explicit arguments, `POST001_*` environment variables,
+and a TOML file in the XDG config directory (`POST001_CONFIG` overrides its path).
+Feature flags use the seed's unprefixed names so existing deployments keep working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from post001.core.models import DEFAULT_CONTENT_MAX, DEFAULT_MAX_COLLECTIVES
+
+APP_NAME = "post001"
+
+
+def config_path() -> Path:
+    override = os.environ.get("POST001_CONFIG")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("POST001_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'post001.db'}"
+
+
+def demo_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'demo.db'}"
+
+
+class Settings(BaseSettings):
+    """User settings. Every field can be set in config.toml or as POST001_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="POST001_", extra="ignore")
+
+    database_url: str | None = None
+    server_url: str | None = None
+    user: str | None = None
+    token: str | None = None
+    autosave_delay: float = Field(default=1.0, ge=0.05, le=60)
+    autosave_max_interval: float = Field(default=10.0, ge=0.1, le=600)
+    theme: str = "textual-dark"
+    picker_postable_only: bool = True
+    max_collectives_per_post: int = Field(default=DEFAULT_MAX_COLLECTIVES, ge=1, le=1000)
+    max_content_chars: int = Field(default=DEFAULT_CONTENT_MAX, ge=1, le=10_000_000)
+    scheduler_interval: float = Field(default=5.0, gt=0, le=5.0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
+        )
+
+    def store_url(self) -> str:
+        """Which store to open: a server URL wins over a database URL over the default."""
+        return self.server_url or self.database_url or default_database_url()
+
+
+class FeatureFlags(BaseSettings):
+    """The seed's rollout switches (environment only)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    enable_multi_collective: bool = True
+    enable_enhanced_editor: bool = True
+    enable_validation: bool = True
+    rollout_percentage: int = Field(default=100, ge=0, le=100)
+
+    def in_rollout(self, user_id: UUID) -> bool:
+        return rollout_bucket(user_id) < self.rollout_percentage
+
+    def multi_collective_for(self, user_id: UUID) -> bool:
+        """False means the legacy flow: one collective per post, mirrored to collective_id."""
+        return self.enable_multi_collective and self.in_rollout(user_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "multi_collective_posts": self.enable_multi_collective,
+            "enhanced_editor": self.enable_enhanced_editor,
+            "validation": self.enable_validation,
+            "rollout_percentage": self.rollout_percentage,
+        }
+
+
+def rollout_bucket(user_id: UUID) -> int:
+    """A stable 0-99 bucket: the same in every process (unlike hash(), which is salted)."""
+    digest = hashlib.sha256(str(user_id).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100

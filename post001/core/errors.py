@@ -1,0 +1,133 @@
+"""One exception hierarchy for every layer.
+
+Each error carries what a writer needs to act: a category, a message, the field or
+collective it is about, and suggested actions. The TUI shows them, the CLI prints them
+as JSON, and the server maps the category to an HTTP status (and the remote store maps
+it back), so a user sees the same words whichever way they reach post001.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+Category = Literal["validation", "permission", "conflict", "not_found", "network", "database"]
+
+
+class Post001Error(Exception):
+    category: ClassVar[Category] = "database"
+    title: ClassVar[str] = "Something went wrong"
+    default_actions: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        collective: str | None = None,
+        actions: list[str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.collective = collective
+        self.actions = list(actions) if actions is not None else list(self.default_actions)
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"category": self.category, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.collective is not None:
+            body["collective"] = self.collective
+        if self.actions:
+            body["actions"] = self.actions
+        if self.details:
+            body["details"] = self.details
+        return body
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> Post001Error:
+        """Rebuild the error a remote side described (the inverse of to_dict)."""
+        kind = _BY_CATEGORY.get(str(body.get("category")), DatabaseError)
+        details = dict(body.get("details") or {})
+        err: Post001Error
+        if kind is ConflictError:
+            err = ConflictError(
+                str(body.get("message", "")),
+                current_version=int(details.get("current_version", 0) or 0),
+                field=body.get("field"),
+                collective=body.get("collective"),
+                details=details,
+            )
+        else:
+            err = kind(
+                str(body.get("message", "")),
+                field=body.get("field"),
+                collective=body.get("collective"),
+                details=details,
+            )
+        if body.get("actions"):
+            err.actions = list(body["actions"])
+        return err
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(Post001Error):
+    category = "validation"
+    title = "Check this value"
+    default_actions = ("Correct the highlighted value and try again; your draft is kept.",)
+
+
+class PermissionDenied(Post001Error):
+    category = "permission"
+    title = "Not allowed"
+    default_actions = ("Ask an owner or admin of the collective for a role that allows this.",)
+
+
+class NotFoundError(Post001Error):
+    category = "not_found"
+    title = "Not found"
+    default_actions = ("Check the name or id; you may not be a member.",)
+
+
+class ConflictError(Post001Error):
+    """A write was based on a version that is no longer current."""
+
+    category = "conflict"
+    title = "Changed elsewhere"
+    default_actions = (
+        "Keep your text (overwrite the stored version)",
+        "Take the stored version",
+        "Save your text as a new draft",
+    )
+
+    def __init__(self, message: str, *, current_version: int, **kwargs: Any) -> None:
+        details = dict(kwargs.pop("details", None) or {})
+        details["current_version"] = current_version
+        super().__init__(message, details=details, **kwargs)
+        self.current_version = current_version
+
+
+class NetworkError(Post001Error):
+    category = "network"
+    title = "Cannot reach the server"
+    default_actions = ("Your draft is kept; post001 retries automatically.",)
+
+
+class DatabaseError(Post001Error):
+    category = "database"
+    title = "Storage problem"
+    default_actions = ("Your draft is kept; post001 retries automatically.",)
+
+
+_BY_CATEGORY: dict[str, type[Post001Error]] = {
+    "validation": ValidationError,
+    "permission": PermissionDenied,
+    "conflict": ConflictError,
+    "not_found": NotFoundError,
+    "network": NetworkError,
+    "database": DatabaseError,
+}

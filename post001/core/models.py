@@ -1,0 +1,356 @@
+"""Domain shapes: enums, field limits (declared once, here) and the input/output models.
+
+Inputs (`PostCreate`, `PostUpdate`, `CollectiveCreate`, ...) only carry what a caller may
+set; author, status, version, role and timestamps exist only on the outputs, and inputs
+forbid unknown fields, so nobody can mass-assign them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+# --- enums -------------------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    EDITOR = "editor"
+    AUTHOR = "author"
+    CONTRIBUTOR = "contributor"
+    MEMBER = "member"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more powerful: owner 5 ... member 0."""
+        return len(ROLE_ORDER) - 1 - ROLE_ORDER.index(self)
+
+
+ROLE_ORDER: tuple[Role, ...] = tuple(Role)  # owner first: also the default sort order
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class ShareStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+class PostType(enum.StrEnum):
+    TEXT = "text"
+    VIDEO = "video"
+
+
+class Outcome(enum.StrEnum):
+    """What publishing will do in one collective."""
+
+    PUBLISH = "publish"
+    REVIEW = "review"
+    NOT_ALLOWED = "not_allowed"
+
+
+# --- field limits: the one place they are declared ----------------------------------------
+
+USERNAME_RE = r"^[a-z0-9_]{3,32}$"
+SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TITLE_MAX = 200
+SUBTITLE_MAX = 300
+BYLINE_MAX = 100
+SEO_TITLE_MAX = 60
+META_DESCRIPTION_MAX = 160
+THUMBNAIL_URL_MAX = 2048
+METADATA_MAX_BYTES = 64 * 1024
+DISPLAY_NAME_MAX = 100
+COLLECTIVE_NAME_MAX = 100
+COLLECTIVE_DESCRIPTION_MAX = 2000
+SLUG_MAX = 64
+REJECTION_REASON_MAX = 1000
+DEFAULT_CONTENT_MAX = 200_000
+DEFAULT_MAX_COLLECTIVES = 10
+
+
+def _check_url(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    assert value is not None
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":")).encode())
+    if size > METADATA_MAX_BYTES:
+        raise ValueError(f"is {size} bytes of JSON; the limit is {METADATA_MAX_BYTES} bytes")
+    return value
+
+
+Username = Annotated[str, StringConstraints(pattern=USERNAME_RE, min_length=3, max_length=32)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_RE, min_length=1, max_length=SLUG_MAX)]
+Title = Annotated[str, StringConstraints(max_length=TITLE_MAX)]
+Subtitle = Annotated[str, StringConstraints(max_length=SUBTITLE_MAX)]
+Byline = Annotated[str, StringConstraints(max_length=BYLINE_MAX)]
+SeoTitle = Annotated[str, StringConstraints(max_length=SEO_TITLE_MAX)]
+MetaDescription = Annotated[str, StringConstraints(max_length=META_DESCRIPTION_MAX)]
+ThumbnailUrl = Annotated[
+    str | None, StringConstraints(max_length=THUMBNAIL_URL_MAX), AfterValidator(_check_url)
+]
+Metadata = Annotated[dict[str, Any], AfterValidator(_check_metadata)]
+DisplayName = Annotated[str, StringConstraints(max_length=DISPLAY_NAME_MAX)]
+CollectiveName = Annotated[
+    str, StringConstraints(min_length=1, max_length=COLLECTIVE_NAME_MAX, strip_whitespace=True)
+]
+Description = Annotated[str, StringConstraints(max_length=COLLECTIVE_DESCRIPTION_MAX)]
+RejectionReason = Annotated[
+    str, StringConstraints(min_length=1, max_length=REJECTION_REASON_MAX, strip_whitespace=True)
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- users and collectives ----------------------------------------------------------------
+
+
+class User(_Output):
+    id: UUID
+    username: str
+    display_name: str = ""
+    created_at: datetime
+
+
+class UserCreate(_Input):
+    username: Username
+    display_name: DisplayName = ""
+
+
+class CollectiveCreate(_Input):
+    slug: Slug
+    name: CollectiveName
+    description: Description = ""
+    require_approval: bool = False
+
+
+class CollectiveUpdate(_Input):
+    name: CollectiveName | None = None
+    description: Description | None = None
+    require_approval: bool | None = None
+
+
+class Collective(_Output):
+    id: UUID
+    slug: str
+    name: str
+    description: str = ""
+    owner: str  # username
+    require_approval: bool
+    member_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Membership(_Output):
+    """One of the acting user's collectives, as the picker and dashboard show it."""
+
+    collective_id: UUID
+    slug: str
+    name: str
+    role: Role
+    member_count: int
+    require_approval: bool
+    can_post: bool
+    reason: str | None = None  # why not, when can_post is False
+
+
+class Member(_Output):
+    username: str
+    display_name: str = ""
+    role: Role
+    joined_at: datetime
+
+
+# --- posts --------------------------------------------------------------------------------
+
+
+class PostFields(_Input):
+    """What a writer may set on a post; every field optional so drafts can be untitled."""
+
+    title: Title = ""
+    subtitle: Subtitle = ""
+    byline: Byline = ""
+    content: str = ""
+    post_type: PostType = PostType.TEXT
+    is_public: bool = True
+    seo_title: SeoTitle = ""
+    meta_description: MetaDescription = ""
+    thumbnail_url: ThumbnailUrl = None
+    metadata: Metadata = Field(default_factory=dict)
+    publish_at: datetime | None = None
+
+
+class PostCreate(PostFields):
+    collectives: list[str] = Field(default_factory=list)  # slugs to share with
+
+
+class PostUpdate(_Input):
+    """A partial update: only the fields that are set are written."""
+
+    title: Title | None = None
+    subtitle: Subtitle | None = None
+    byline: Byline | None = None
+    content: str | None = None
+    post_type: PostType | None = None
+    is_public: bool | None = None
+    seo_title: SeoTitle | None = None
+    meta_description: MetaDescription | None = None
+    thumbnail_url: ThumbnailUrl = None
+    metadata: Metadata | None = None
+    publish_at: datetime | None = None
+
+
+class Share(_Output):
+    collective_id: UUID
+    collective: str  # slug
+    collective_name: str
+    status: ShareStatus
+    shared_by: str | None = None
+    shared_at: datetime | None = None
+    display_order: int = 0
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    rejection_reason: str | None = None
+
+
+class Post(_Output):
+    id: UUID
+    author: str  # username
+    title: str
+    subtitle: str
+    byline: str
+    content: str
+    post_type: PostType
+    is_public: bool
+    seo_title: str
+    meta_description: str
+    thumbnail_url: str | None
+    metadata: dict[str, Any]
+    slug: str
+    status: PostStatus
+    publish_at: datetime | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    collective_id: UUID | None = None  # legacy single collective
+    shares: list[Share] = Field(default_factory=list)
+
+    def fields(self) -> PostFields:
+        """The writer-settable part, e.g. to copy a post into a new draft."""
+        return PostFields.model_validate(
+            self.model_dump(include=set(PostFields.model_fields))
+        )
+
+
+class PostSummary(_Output):
+    id: UUID
+    author: str
+    title: str
+    subtitle: str
+    status: PostStatus
+    version: int
+    updated_at: datetime
+    published_at: datetime | None
+    publish_at: datetime | None = None
+    word_count: int = 0
+    shares: list[Share] = Field(default_factory=list)
+
+
+class Revision(_Output):
+    post_id: UUID
+    version: int
+    title: str
+    subtitle: str
+    content: str
+    saved_at: datetime
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+class CollectivePlan(_Output):
+    collective: str  # slug
+    collective_name: str
+    outcome: Outcome
+    reason: str | None = None
+    role: Role | None = None
+    member_count: int = 0
+
+
+class Problem(_Output):
+    code: str
+    message: str
+    field: str | None = None
+    collective: str | None = None
+
+
+class Preflight(_Output):
+    can_publish: bool
+    errors: list[Problem]
+    warnings: list[Problem]
+    reach: int
+    collectives: list[CollectivePlan]
+
+
+class ShareOutcome(_Output):
+    collective: str
+    collective_name: str
+    status: ShareStatus
+    rejection_reason: str | None = None
+
+
+class PublishResult(_Output):
+    post: Post
+    scheduled: bool
+    outcomes: list[ShareOutcome]
+    replayed: bool = False  # True when an idempotency key returned an earlier result
+
+
+class ReviewItem(_Output):
+    post_id: UUID
+    title: str
+    author: str
+    collective: str
+    collective_name: str
+    shared_at: datetime | None
+    excerpt: str
+
+
+class AuditEvent(_Output):
+    id: UUID
+    at: datetime
+    actor: str | None  # username
+    action: str
+    post_id: UUID | None = None
+    collective: str | None = None
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+    request_id: str | None = None

@@ -1,0 +1,31 @@
+"""Small text helpers shared by the store, the CLI and the TUI."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from uuid import UUID
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"\S+")
+
+
+def slugify(text: str, *, max_length: int = 48) -> str:
+    """'Hello, World!' -> 'hello-world'; '' for text with no letters or digits."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _NON_WORD.sub("-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+def post_slug(title: str, post_id: UUID) -> str:
+    """Unique without a lookup: the id's first 8 hex digits make it so."""
+    return f"{slugify(title) or 'untitled'}-{post_id.hex[:8]}"
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def excerpt(text: str, length: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
