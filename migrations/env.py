@@ -12,6 +12,7 @@ import os
 from alembic import context
 
 from post001.core.sql.engine import make_engine
+from post001.core.sql.schema import include_name
 from post001.core.sql.tables import metadata
 
 config = context.config
@@ -24,6 +25,7 @@ def _configure(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only alter tables by rebuilding them
         compare_type=True,
+        include_name=include_name,  # the full-text search objects live outside metadata
     )
 
 
@@ -43,6 +45,10 @@ def run() -> None:
         raise SystemExit("no database URL: pass -x url=... or set POST001_DATABASE_URL")
     engine = make_engine(url)
     with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # As in schema.upgrade: batch rebuilds drop tables, which with foreign keys on
+            # would cascade into (or be refused by) their children. Outside a transaction.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
         _configure(conn)
         with context.begin_transaction():
             context.run_migrations()

@@ -14,6 +14,26 @@ import sqlalchemy as sa
 HEAD_REVISION = "0004_search"
 
 
+#: Full-text search objects made by raw SQL in 0004_search, absent from tables.metadata:
+#: autogenerate must neither propose dropping them nor try to reflect SQLite's FTS tables.
+SEARCH_TABLE_PREFIX = "posts_fts"
+SEARCH_COLUMN = ("posts", "search_vector")
+SEARCH_INDEX = "ix_posts_search"
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Alembic `include_name` hook: leave the search objects out of schema comparisons."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(SEARCH_TABLE_PREFIX)
+    if type_ == "column":
+        return (parent_names.get("table_name"), name) != SEARCH_COLUMN
+    if type_ == "index":
+        return name != SEARCH_INDEX
+    return True
+
+
 def migrations_dir() -> Path:
     """Installed wheels carry the scripts inside the package; a checkout has them at the root."""
     here = Path(__file__).resolve().parent.parent.parent  # post001/
