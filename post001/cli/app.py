@@ -1,0 +1,296 @@
+"""The click group, its global options, and how errors reach the terminal.
+
+Every command gets a `State` (global options, a lazily opened store) through
+`pass_state`. Errors never show a traceback: a post001 error prints its message and
+suggested actions (or `{"error": {...}}` on stderr with --json) and exits 1; bad usage
+exits 2, as click does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import click
+
+from post001.cli.output import dumps, redact_url, short_id
+
+if TYPE_CHECKING:
+    from post001.core.config import Settings
+    from post001.core.errors import Post001Error
+    from post001.core.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEBUG_ENV = "POST001_DEBUG"
+
+
+class State:
+    """Global options and the store, opened on first use and closed on exit."""
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.user: str | None = None
+        self.json = False
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from pydantic import ValidationError as PydanticError
+
+            from post001.core.config import Settings, config_path
+            from post001.core.errors import ValidationError
+
+            try:
+                self._settings = Settings()
+            except PydanticError as exc:
+                first = exc.errors()[0]
+                name = ".".join(str(p) for p in first["loc"])
+                raise ValidationError(
+                    f"The setting {name} is invalid: {first['msg']} "
+                    f"(from POST001_{name.upper()} or {config_path()}).",
+                    field=name,
+                ) from None
+            except ValueError as exc:  # a TOML syntax error
+                raise ValidationError(
+                    f"Cannot read the config file {config_path()}: {exc}", field="config"
+                ) from None
+        return self._settings
+
+    def url(self) -> str:
+        """The store URL: --db, else POST001_DATABASE_URL (or the config file), else default."""
+        return self.db or self.settings().store_url()
+
+    def username(self) -> str:
+        from post001.core.api import default_username
+
+        return self.user or self.settings().user or default_username()
+
+    def store(self) -> Store:
+        if self._store is None:
+            from post001.core.api import connect
+
+            url = self.url()
+            try:
+                self._store = connect(url, self.username(), settings=self.settings())
+            except Exception as exc:
+                raise as_post001_error(exc, url=url) from None
+            click.get_current_context().find_root().call_on_close(self.close)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            store, self._store = self._store, None
+            store.close()
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(State).json = True
+
+
+def json_option(func: F) -> F:
+    """`--json` on every command (it may also come before the command name)."""
+    return click.option(
+        "--json",
+        "json_output",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_json,
+        help="Print machine-readable JSON on stdout (errors as JSON on stderr).",
+    )(func)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+class Post001CliError(click.ClickException):
+    """A post001 error on its way out: exit code 1, printed the way the user asked."""
+
+    exit_code = 1
+
+    def __init__(self, error: Post001Error, *, json_mode: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.json_mode = json_mode
+
+    def show(self, file: Any = None) -> None:
+        if self.json_mode:
+            click.echo(dumps({"error": self.error.to_dict()}), err=True)
+            return
+        err = self.error
+        about = ""
+        if err.collective:
+            about = f" [collective: {err.collective}]"
+        elif err.field:
+            about = f" [field: {err.field}]"
+        click.echo(f"Error ({err.category}){about}: {err.message}", err=True)
+        for action in err.actions:
+            click.echo(f"  hint: {action}", err=True)
+
+
+class JsonUsageError(click.UsageError):
+    """Bad usage (exit 2), reported as JSON because the user asked for --json."""
+
+    def show(self, file: Any = None) -> None:
+        body: dict[str, Any] = {"category": "usage", "message": self.format_message()}
+        if self.ctx is not None:
+            body["usage"] = self.ctx.get_usage()
+        click.echo(dumps({"error": body}), err=True)
+
+
+def as_post001_error(exc: BaseException, *, url: str | None = None) -> Post001Error:
+    """Any failure as a post001 error a user can read (never a traceback)."""
+    from post001.core.errors import DatabaseError, Post001Error
+
+    if isinstance(exc, Post001Error):
+        return exc
+    pydantic_error = _from_pydantic(exc)
+    if pydantic_error is not None:
+        return pydantic_error
+    where = f" at {redact_url(url)}" if url else ""
+    module = type(exc).__module__ or ""
+    if module.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return DatabaseError(
+            f"Cannot use the database{where}: {detail}",
+            actions=[
+                "Check the URL given with --db or POST001_DATABASE_URL, and that the "
+                "database server is running.",
+                "Run `post001 db upgrade` if the database has not been set up yet.",
+            ],
+        )
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("post001"):
+        return DatabaseError(
+            f"This installation of post001 cannot open{where or ' this store'}: "
+            f"{exc.name} is missing.",
+            actions=["Use a sqlite:/// or postgresql:// URL, or upgrade post001."],
+        )
+    if isinstance(exc, OSError):
+        return DatabaseError(f"Cannot open the store{where}: {exc}")
+    return Post001Error(
+        f"Unexpected error: {type(exc).__name__}: {exc}",
+        actions=[f"Run again with {DEBUG_ENV}=1 to see the traceback, and please report it."],
+    )
+
+
+def _from_pydantic(exc: BaseException) -> Post001Error | None:
+    """An input model's complaint as a ValidationError naming the field and the limit."""
+    from pydantic import ValidationError as PydanticError
+
+    from post001.core.errors import ValidationError
+
+    if not isinstance(exc, PydanticError):
+        return None
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    ctx = first.get("ctx") or {}
+    value = first.get("input")
+    if first["type"] == "string_too_long" and isinstance(value, str):
+        message = (
+            f"{field} is {len(value):,} characters; the limit is {ctx.get('max_length'):,}."
+        )
+    elif first["type"] == "string_too_short" and isinstance(value, str):
+        message = f"{field} needs at least {ctx.get('min_length')} characters."
+    elif first["type"] == "string_pattern_mismatch":
+        message = f"{field} {value!r} has the wrong form (expected {ctx.get('pattern')})."
+    else:
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+    return ValidationError(message, field=field)
+
+
+class Post001Group(click.Group):
+    """The root group: turns every failure under it into a clean message and exit code."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            if wants_json and not isinstance(exc, JsonUsageError):
+                raise JsonUsageError(exc.message, exc.ctx) from None
+            raise
+        state = ctx.ensure_object(State)
+        state.json = state.json or wants_json
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        state = ctx.ensure_object(State)
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if state.json and not isinstance(exc, JsonUsageError):
+                raise JsonUsageError(exc.message, exc.ctx) from None
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) and not _is_post001_error(exc):
+                raise
+            url = state.db or (state._settings.store_url() if state._settings else None)
+            raise Post001CliError(as_post001_error(exc, url=url), json_mode=state.json) from None
+
+
+def _is_post001_error(exc: BaseException) -> bool:
+    from post001.core.errors import Post001Error
+
+    return isinstance(exc, Post001Error)
+
+
+# --- post ids -----------------------------------------------------------------------------
+
+_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] = ()) -> UUID:
+    """A full post id, or a unique prefix (4+ hex digits) of one of the user's posts.
+
+    `also` adds ids the user can act on without owning them (e.g. posts awaiting their
+    review), so prefixes work there too.
+    """
+    from post001.core.errors import NotFoundError, ValidationError
+
+    wanted = text.strip().lower()
+    if len(wanted.replace("-", "")) == 32:
+        try:
+            return UUID(wanted)
+        except ValueError:
+            pass
+    if not _PREFIX.match(wanted) or len(wanted.replace("-", "")) < 4:
+        raise ValidationError(
+            f"{text!r} is not a post id: give the whole id or at least its first 4 hex "
+            "digits (see `post001 post list`).",
+            field="post_id",
+        )
+    candidates = {summary.id for summary in state.store().list_posts()} | set(also)
+    matches = sorted(
+        (c for c in candidates if str(c).startswith(wanted) or c.hex.startswith(wanted)),
+        key=str,
+    )
+    if not matches:
+        raise NotFoundError(
+            f"No post of yours has an id starting with {text!r}.",
+            field="post_id",
+            actions=["List your posts with `post001 post list`."],
+        )
+    if len(matches) > 1:
+        shown = ", ".join(short_id(m) for m in matches[:5])
+        raise ValidationError(
+            f"{text!r} matches {len(matches)} posts ({shown}); type more of the id.",
+            field="post_id",
+        )
+    return matches[0]

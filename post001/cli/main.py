@@ -1,0 +1,105 @@
+"""The `post001` command: with no arguments it opens the TUI; otherwise a scriptable CLI.
+
+Run it as `post001 ...` or `python -m post001.cli.main ...`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from post001.cli.activity import audit, scheduler_group, search
+from post001.cli.app import Post001CliError, Post001Group, State, json_option, pass_state
+from post001.cli.collectives import collective_group
+from post001.cli.db import db_group, locate
+from post001.cli.posts import post_group
+from post001.cli.review import review_group
+from post001.cli.users import user_group
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(
+    cls=Post001Group,
+    invoke_without_command=True,
+    context_settings=CONTEXT_SETTINGS,
+    epilog="Run `post001 COMMAND --help` for a command's options and examples.",
+)
+@click.option("--db", "db", default=None, metavar="URL",
+              help="The database (sqlite:///path.db or postgresql://user@host/name). "
+                   "Default: POST001_DATABASE_URL, else a SQLite file in your data "
+                   "directory (see `post001 locate`).")
+@click.option("--as", "as_user", default=None, metavar="USERNAME",
+              help="Act as this user. Default: POST001_USER, else your operating-system "
+                   "user (a local profile is created on first use).")
+@json_option
+@click.version_option(package_name="post001", prog_name="post001")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, as_user: str | None) -> None:
+    """post001: write one post, publish it to many collectives.
+
+    With no command, opens the terminal app. Every command below takes --json for
+    machine-readable output and exits 0 on success, 1 on an error, 2 on bad usage.
+
+    \b
+    Getting started:
+      post001 collective create weekend-bakers --name "Weekend Bakers"
+      post001 post new --title "Hello" --file hello.md --to weekend-bakers
+      post001 post list
+      post001 post publish <id>
+    """
+    state = ctx.ensure_object(State)
+    state.db = db
+    state.user = as_user
+    if ctx.invoked_subcommand is None:
+        _launch_tui(state)
+
+
+def _launch_tui(state: State) -> None:
+    try:
+        from post001.tui.app import run_app
+    except ImportError as exc:
+        _tui_missing(state, exc)
+        return
+    run_app(store_url=state.url(), user=state.username())
+
+
+def _tui_missing(state: State, exc: ImportError) -> None:
+    from post001.core.errors import DatabaseError
+
+    raise Post001CliError(
+        DatabaseError(
+            f"The terminal app is not available in this installation ({exc}).",
+            actions=["Use the commands listed by `post001 --help`, or reinstall post001."],
+        ),
+        json_mode=state.json,
+    )
+
+
+@cli.command("demo")
+@json_option
+@pass_state
+def demo(state: State) -> None:
+    """Open the terminal app on a demo database full of sample posts and collectives.
+
+    It never touches your real database, so try anything.
+    """
+    try:
+        from post001.tui.demo import run_demo
+    except ImportError as exc:
+        _tui_missing(state, exc)
+        return
+    run_demo()
+
+
+for command in (db_group, locate, user_group, collective_group, post_group, review_group,
+                audit, search, scheduler_group):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: exits 0 on success, 1 on an error, 2 on bad usage."""
+    cli.main(args=argv, prog_name="post001")
+
+
+if __name__ == "__main__":
+    main()
