@@ -30,7 +30,10 @@ from post001.core.sql.schema import (
 )
 from post001.core.text import post_slug
 
-REVISIONS = ["0001_legacy", "0002_redesign", "0003_legacy_shares", "0004_search"]
+REVISIONS = [
+    "0001_legacy", "0002_redesign", "0003_legacy_shares", "0004_search",
+    "0005_revision_snapshots",
+]
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -316,7 +319,7 @@ def test_head_revision_is_alembic_head() -> None:
     assert _scripts().get_current_head() == HEAD_REVISION
 
 
-def test_history_lists_the_four_revisions() -> None:
+def test_history_lists_every_revision_in_order() -> None:
     entries = history()
     assert [rev for rev, _, _ in entries] == list(reversed(REVISIONS))
     assert [down for _, down, _ in entries] == [*reversed(REVISIONS[:-1]), None]

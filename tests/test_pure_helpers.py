@@ -88,7 +88,8 @@ def test_retention_is_bounded_and_keeps_the_newest(revs: list[tuple[int, datetim
 
 
 @pytest.mark.parametrize(("version", "expected"), [
-    (1, False), (9, False), (10, True), (11, False), (20, True), (1000, True),
+    (1, False), (10, False), (99, False), (100, True), (101, False), (200, True),
+    (1000, True),
 ])
 def test_should_prune(version: int, expected: bool) -> None:
     assert should_prune(version) is expected

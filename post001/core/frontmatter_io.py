@@ -63,6 +63,12 @@ class PostDocument:
         return str(self.fields.get("content", ""))
 
 
+def _invalid(message: str, *, field: str) -> ValidationError:
+    return ValidationError(
+        message, field=field, actions=["Correct the value and try again; nothing was saved."]
+    )
+
+
 def split_front_matter(text: str) -> tuple[str | None, str]:
     """(front matter YAML or None, body). The body is returned exactly as written."""
     if text.startswith("\ufeff"):
@@ -87,14 +93,14 @@ def read_post_document(text: str) -> PostDocument:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise ValidationError(
+        raise _invalid(
             f"The front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
             field="front_matter",
         ) from None
     if meta is None:
         return doc
     if not isinstance(meta, dict):
-        raise ValidationError(
+        raise _invalid(
             "The front matter must be a mapping of keys to values (e.g. 'title: Hello').",
             field="front_matter",
         )
@@ -139,14 +145,14 @@ def _collectives(value: Any) -> list[str]:
     elif isinstance(value, list):
         items = value
     else:
-        raise ValidationError(
+        raise _invalid(
             "collectives must be a list of collective slugs, e.g. [cooking, travel].",
             field=COLLECTIVES_KEY,
         )
     slugs: list[str] = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
-            raise ValidationError(
+            raise _invalid(
                 f"collectives must be slugs (text); got {item!r}.", field=COLLECTIVES_KEY
             )
         slug = item.strip()
@@ -161,7 +167,7 @@ def _coerce(target: str, value: Any) -> Any:
         if value is None:
             return ""
         if isinstance(value, (dict, list)):
-            raise ValidationError(f"{target} must be text.", field=target)
+            raise _invalid(f"{target} must be text.", field=target)
         return str(value)
     if target == "is_public":
         if isinstance(value, bool):
@@ -169,7 +175,7 @@ def _coerce(target: str, value: Any) -> Any:
         if isinstance(value, str) and value.strip().lower() in {"true", "yes", "on", "false",
                                                                  "no", "off"}:
             return value.strip().lower() in {"true", "yes", "on"}
-        raise ValidationError("public must be true or false.", field="is_public")
+        raise _invalid("public must be true or false.", field="is_public")
     if target == "thumbnail_url":
         return None if value in (None, "") else str(value)
     if target == "post_type":
@@ -177,7 +183,7 @@ def _coerce(target: str, value: Any) -> Any:
             return PostType(str(value))
         except ValueError:
             kinds = ", ".join(t.value for t in PostType)
-            raise ValidationError(
+            raise _invalid(
                 f"post_type must be one of {kinds}; got {value!r}.", field="post_type"
             ) from None
     if target == "publish_at":
@@ -186,7 +192,7 @@ def _coerce(target: str, value: Any) -> Any:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ValidationError("metadata must be a mapping.", field="metadata")
+            raise _invalid("metadata must be a mapping.", field="metadata")
         return value
     return value  # pragma: no cover - every key is handled above
 
@@ -205,7 +211,7 @@ def parse_datetime(value: Any, *, field_name: str = "publish_at") -> datetime | 
     try:
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
-        raise ValidationError(
+        raise _invalid(
             f"{field_name} must be an ISO 8601 date and time such as "
             f"2026-03-01T09:30:00+01:00; got {value!r}.",
             field=field_name,

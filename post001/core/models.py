@@ -121,7 +121,7 @@ RejectionReason = Annotated[
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class _Output(BaseModel):

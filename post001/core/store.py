@@ -126,11 +126,17 @@ class Store(abc.ABC):
         """Save (auto-save included). A stale `expected_version` raises ConflictError."""
 
     @abc.abstractmethod
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+        """Auto-save: like update_post but returns only the new version (no read-back),
+        so it stays cheap enough to run every second."""
+
+    @abc.abstractmethod
     def archive_post(self, post_id: UUID) -> Post: ...
 
     @abc.abstractmethod
     def revisions(self, post_id: UUID) -> list[Revision]:
-        """Newest first."""
+        """Newest first; the first entry is the current text. Earlier entries are
+        snapshots: at most one a minute of writing, bounded by post001.core.revisions."""
 
     @abc.abstractmethod
     def restore_revision(self, post_id: UUID, version: int) -> Post:

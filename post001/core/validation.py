@@ -1,0 +1,72 @@
+"""Turn bad input into errors a writer can act on: the field, the limit, the size."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pydantic
+
+from post001.core.errors import ValidationError
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate `data` (a dict or an instance) as `model`, raising our ValidationError."""
+    try:
+        if type(data) is model:
+            # Already validated when built (inputs validate assignments too).
+            return data
+        if isinstance(data, pydantic.BaseModel):
+            data = data.model_dump(exclude_unset=True)
+        return model.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise from_pydantic(err) from err
+
+
+def from_pydantic(err: pydantic.ValidationError) -> ValidationError:
+    problems = [describe(e) for e in err.errors()]
+    first_field = problems[0][0] if problems else None
+    message = "; ".join(text for _, text in problems) or "invalid input"
+    return ValidationError(
+        message,
+        field=first_field,
+        details={"errors": [{"field": f, "message": m} for f, m in problems]},
+    )
+
+
+def describe(error: Any) -> tuple[str, str]:
+    field = ".".join(str(p) for p in error.get("loc", ())) or "input"
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "string_too_long":
+        size = len(value) if isinstance(value, str) else "?"
+        return field, f"{field} is {size} characters; the limit is {ctx.get('max_length')}."
+    if kind == "string_too_short":
+        return field, f"{field} needs at least {ctx.get('min_length')} character(s)."
+    if kind == "string_pattern_mismatch":
+        return field, f"{field} {value!r} does not have the allowed form ({_pattern_hint(field)})."
+    if kind == "extra_forbidden":
+        return field, f"{field} cannot be set here."
+    if kind == "value_error":
+        return field, f"{field} {ctx.get('error', error.get('msg', ''))!s}."
+    return field, f"{field}: {error.get('msg', 'invalid value')}."
+
+
+def _pattern_hint(field: str) -> str:
+    if field.endswith("username"):
+        return "3 to 32 characters of a-z, 0-9 and _"
+    if field.endswith("slug"):
+        return "lowercase words of a-z and 0-9 joined by single hyphens"
+    return "see the documentation"
+
+
+def check_content(content: str, limit: int) -> None:
+    if len(content) > limit:
+        raise ValidationError(
+            f"content is {len(content):,} characters; the limit is {limit:,}. "
+            "Nothing was lost: your text is still in the editor.",
+            field="content",
+            details={"limit": limit, "size": len(content)},
+        )
