@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEBUG_ENV = "POST001_DEBUG"
+FIX_AND_RETRY = "Correct the value and run the command again."
 
 
 class State:
@@ -54,10 +55,13 @@ class State:
                     f"The setting {name} is invalid: {first['msg']} "
                     f"(from POST001_{name.upper()} or {config_path()}).",
                     field=name,
+                    actions=[f"Fix the setting in {config_path()} or the environment."],
                 ) from None
             except ValueError as exc:  # a TOML syntax error
                 raise ValidationError(
-                    f"Cannot read the config file {config_path()}: {exc}", field="config"
+                    f"Cannot read the config file {config_path()}: {exc}",
+                    field="config",
+                    actions=[f"Fix or remove {config_path()}."],
                 ) from None
         return self._settings
 
@@ -204,7 +208,7 @@ def _from_pydantic(exc: BaseException) -> Post001Error | None:
         message = f"{field} {value!r} has the wrong form (expected {ctx.get('pattern')})."
     else:
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
-    return ValidationError(message, field=field)
+    return ValidationError(message, field=field, actions=[FIX_AND_RETRY])
 
 
 class Post001Group(click.Group):
@@ -222,7 +226,7 @@ class Post001Group(click.Group):
             ctx = super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
             if wants_json and not isinstance(exc, JsonUsageError):
-                raise JsonUsageError(exc.message, exc.ctx) from None
+                raise JsonUsageError(exc.format_message(), exc.ctx) from None
             raise
         state = ctx.ensure_object(State)
         state.json = state.json or wants_json
@@ -234,7 +238,7 @@ class Post001Group(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             if state.json and not isinstance(exc, JsonUsageError):
-                raise JsonUsageError(exc.message, exc.ctx) from None
+                raise JsonUsageError(exc.format_message(), exc.ctx) from None
             raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -273,8 +277,9 @@ def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] = ()) -> UU
     if not _PREFIX.match(wanted) or len(wanted.replace("-", "")) < 4:
         raise ValidationError(
             f"{text!r} is not a post id: give the whole id or at least its first 4 hex "
-            "digits (see `post001 post list`).",
+            "digits.",
             field="post_id",
+            actions=["List your posts and their ids with `post001 post list`."],
         )
     candidates = {summary.id for summary in state.store().list_posts()} | set(also)
     matches = sorted(
@@ -292,5 +297,6 @@ def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] = ()) -> UU
         raise ValidationError(
             f"{text!r} matches {len(matches)} posts ({shown}); type more of the id.",
             field="post_id",
+            actions=[FIX_AND_RETRY],
         )
     return matches[0]

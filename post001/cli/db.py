@@ -29,6 +29,7 @@ def _database_url(state: State) -> str:
             f"{redact_url(url)} is a post001 server, not a database; its administrator "
             "upgrades it. Pass a sqlite:/// or postgresql:// URL with --db.",
             field="db",
+            actions=["Run the command with --db sqlite:///PATH or --db postgresql://..."],
         )
     return url
 
