@@ -1,0 +1,227 @@
+"""The post001 terminal app: one factory builds it the same way for the CLI and for tests.
+
+The store is opened in a worker thread after the first screen paints, so start-up stays
+light and the UI thread never waits on a database or a server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker
+
+from post001.core.clock import Clock, utcnow
+from post001.core.config import Settings
+from post001.core.errors import DatabaseError, Post001Error
+from post001.tui.commands import Post001Commands
+from post001.tui.messages import StoreFailed, StoreOpened
+
+if TYPE_CHECKING:
+    from post001.core.store import Store
+
+StoreFactory = Callable[[], "Store"]
+
+#: Seconds between attempts to open a store that is not there yet (capped backoff).
+OPEN_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class Post001App(App[None]):
+    """Write one post, publish it to many collectives."""
+
+    TITLE = "post001"
+    SUB_TITLE = "write once, publish to many collectives"
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    COMMANDS = App.COMMANDS | {Post001Commands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+
+    def __init__(
+        self,
+        store_factory: StoreFactory,
+        settings: Settings | None = None,
+        clock: Clock = utcnow,
+        *,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store_factory = store_factory
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.demo = demo
+        self.store: Store | None = None
+        self.max_collectives = self.settings.max_collectives_per_post
+        self.max_content = self.settings.max_content_chars
+        self.multi_collective = True
+        self.autosave_enabled = True
+        self.validation_enabled = True
+        self.username = ""
+        self._store_ready = threading.Event()
+        self._quitting = False
+        #: Saves handed over by editors that were closed; quitting waits for them.
+        self.background_saves: set[Worker[Any]] = set()
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        if demo:
+            self.sub_title = "demo database: try everything, nothing here is real"
+
+    # --- the store --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from post001.tui.screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
+        self._open_store()
+
+    @work(thread=True, group="store-open", exit_on_error=False)
+    def _open_store(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                store = self.store_factory()
+                flags = store.flags()
+                max_collectives, max_content = store.limits()
+                multi = store.multi_collective()
+                me = store.me()
+            except Exception as exc:
+                err = exc if isinstance(exc, Post001Error) else DatabaseError(str(exc))
+                wait = OPEN_BACKOFF[min(attempt, len(OPEN_BACKOFF) - 1)]
+                attempt += 1
+                self.post_message(StoreFailed(err, wait))
+                time.sleep(wait)
+                if self._quitting:
+                    return
+                continue
+            self.max_collectives = max_collectives if multi else 1
+            self.max_content = max_content
+            self.multi_collective = multi
+            self.autosave_enabled = flags.enable_enhanced_editor
+            self.validation_enabled = flags.enable_validation
+            self.username = me.username
+            self.store = store
+            self._store_ready.set()
+            self.post_message(StoreOpened(store))
+            return
+
+    def wait_store(self, timeout: float = 60.0) -> Store:
+        """The store, waiting for it to open. Call from worker threads only."""
+        if not self._store_ready.wait(timeout):
+            raise DatabaseError(
+                "The database is not available yet.",
+                actions=["Your draft is kept; post001 retries automatically."],
+            )
+        assert self.store is not None
+        return self.store
+
+    @on(StoreOpened)
+    def _store_opened(self, event: StoreOpened) -> None:
+        self.sub_title = (
+            f"{self.username} · demo database" if self.demo
+            else f"{self.username} · {event.store.location}"
+        )
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "store_opened", None)
+            if refresh is not None:
+                refresh()
+
+    @on(StoreFailed)
+    def _store_failed(self, event: StoreFailed) -> None:
+        self.notify(
+            f"{event.error.message}\nRetrying in {event.retry_in:g} s.",
+            title=event.error.title,
+            severity="error",
+            timeout=max(3.0, event.retry_in),
+        )
+
+    # --- actions available everywhere -------------------------------------------------------
+    def action_help(self) -> None:
+        from post001.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_new_post(self) -> None:
+        from post001.tui.screens.editor import EditorScreen
+
+        self.push_screen(EditorScreen())
+
+    def action_open_post(self, post_id: str) -> None:
+        from uuid import UUID
+
+        from post001.tui.screens.editor import EditorScreen
+
+        self.push_screen(EditorScreen(UUID(post_id)))
+
+    def action_dashboard(self) -> None:
+        from post001.tui.screens.dashboard import DashboardScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+            self.pop_screen()
+
+    def action_reviews(self) -> None:
+        from post001.tui.screens.review import ReviewScreen
+
+        self.push_screen(ReviewScreen())
+
+    def action_new_collective(self) -> None:
+        from post001.tui.screens.new_collective import NewCollectiveScreen
+
+        self.push_screen(NewCollectiveScreen())
+
+    def action_preferences(self) -> None:
+        from post001.tui.screens.preferences import PreferencesScreen
+
+        self.push_screen(PreferencesScreen())
+
+    def watch_theme(self, theme: str) -> None:
+        self.settings.theme = theme
+
+    async def action_quit(self) -> None:
+        """Quit, but only after every draft is saved (a second ctrl+q stops waiting)."""
+        if self._quitting:
+            self.exit()
+            return
+        self._quitting = True
+        pending: list[Worker[Any]] = []
+        for screen in reversed(self.screen_stack):
+            flush = getattr(screen, "flush_for_exit", None)
+            if flush is not None:
+                pending.extend(flush())
+        pending.extend(w for w in self.background_saves if not w.is_finished)
+        if pending:
+            self.notify("Saving your draft before quitting… (ctrl+q again to stop waiting)")
+            for worker in pending:
+                await worker.wait()
+        self.exit()
+
+
+def build_app(
+    store_factory: StoreFactory,
+    settings: Settings | None = None,
+    clock: Clock = utcnow,
+    *,
+    demo: bool = False,
+) -> Post001App:
+    """The one way to make the app: the CLI, the demo and the tests all come through here."""
+    return Post001App(store_factory, settings, clock, demo=demo)
+
+
+def run_app(store_url: str | None = None, user: str | None = None) -> None:
+    """`post001` with no arguments: the TUI on the configured store."""
+    settings = Settings()
+
+    def open_store() -> Store:
+        from post001.core.api import connect
+
+        return connect(store_url, user, settings=settings)
+
+    build_app(open_store, settings).run()

@@ -1,0 +1,127 @@
+"""What every post001 screen shares: store calls in worker threads, errors shown the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual import on
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker
+
+from post001.core.errors import DatabaseError, Post001Error
+from post001.tui.messages import StoreCallFailed
+
+if TYPE_CHECKING:
+    from post001.core.store import Store
+    from post001.tui.app import Post001App
+
+T = TypeVar("T")
+
+
+@dataclass
+class StoreReply(Message):
+    """A store call finished; `callback` runs on the UI thread with its value."""
+
+    callback: Callable[[Any], None]
+    value: Any
+
+
+def as_post001_error(exc: BaseException) -> Post001Error:
+    """Any failure as an error with a message and actions the writer can act on."""
+    if isinstance(exc, Post001Error):
+        return exc
+    from pydantic import ValidationError as PydanticError
+
+    if isinstance(exc, PydanticError):
+        from post001.core.errors import ValidationError
+
+        details: list[Any] = list(exc.errors())
+        first: dict[str, Any] = dict(details[0]) if details else {}
+        loc = first.get("loc") or ("value",)
+        field = str(loc[0])
+        return ValidationError(f"{field.replace('_', ' ')}: {first.get('msg', str(exc))}",
+                               field=field)
+    return DatabaseError(f"{type(exc).__name__}: {exc}")
+
+
+def describe(error: Post001Error) -> str:
+    lines = [error.message]
+    lines.extend(f"• {action}" for action in error.actions)
+    return "\n".join(lines)
+
+
+class StoreMixin:
+    """Runs store calls off the UI thread and brings the results back as messages."""
+
+    @property
+    def papp(self) -> Post001App:
+        return self.app  # type: ignore[attr-defined, no-any-return]
+
+    def call_store(
+        self,
+        what: str,
+        call: Callable[[Store], T],
+        done: Callable[[T], None] | None = None,
+        *,
+        failed: Callable[[Post001Error], None] | None = None,
+        group: str = "store",
+        exclusive: bool = False,
+    ) -> Worker[None]:
+        """Run `call(store)` in a thread; `done(result)` or `failed(error)` on the UI thread."""
+        node: Any = self
+
+        def job() -> None:
+            try:
+                store = node.papp.wait_store()
+                value = call(store)
+            except Exception as exc:
+                error = as_post001_error(exc)
+                if failed is not None:
+                    node.post_message(StoreReply(failed, error))
+                else:
+                    node.post_message(StoreCallFailed(error, what))
+                return
+            if done is not None:
+                node.post_message(StoreReply(done, value))
+
+        worker: Worker[None] = node.run_worker(
+            job, thread=True, group=group, exclusive=exclusive, exit_on_error=False,
+            name=what,
+        )
+        return worker
+
+    def show_error(self, error: Post001Error, what: str = "") -> None:
+        node: Any = self
+        node.notify(
+            describe(error),
+            title=f"{error.title}" + (f" ({what})" if what else ""),
+            severity="error" if error.category not in ("validation", "conflict") else "warning",
+            timeout=8,
+        )
+
+
+class BaseScreen(StoreMixin, Screen[Any]):
+    @on(StoreReply)
+    def _store_reply(self, event: StoreReply) -> None:
+        event.stop()
+        event.callback(event.value)
+
+    @on(StoreCallFailed)
+    def _store_call_failed(self, event: StoreCallFailed) -> None:
+        event.stop()
+        self.show_error(event.error, event.what)
+
+
+class BaseModal(StoreMixin, ModalScreen[T]):
+    @on(StoreReply)
+    def _store_reply(self, event: StoreReply) -> None:
+        event.stop()
+        event.callback(event.value)
+
+    @on(StoreCallFailed)
+    def _store_call_failed(self, event: StoreCallFailed) -> None:
+        event.stop()
+        self.show_error(event.error, event.what)

@@ -1,0 +1,640 @@
+"""The editor: title, subtitle and a Markdown body that save themselves.
+
+Every keystroke goes to the AutoSaver; a timer asks it whether a save is due and starts
+one in a worker thread. Store writes for this post run one at a time under a lock, and
+each uses the version the previous one returned, so the editor never conflicts with
+itself; a conflict means someone else wrote, and the writer chooses what to keep.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar
+from uuid import UUID
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Input, Markdown, Static, TextArea
+from textual.worker import Worker
+
+from post001.core.errors import ConflictError, Post001Error
+from post001.core.models import (
+    SUBTITLE_MAX,
+    TITLE_MAX,
+    Post,
+    PostCreate,
+    PostStatus,
+    PostUpdate,
+)
+from post001.core.text import word_count
+from post001.tui import recovery
+from post001.tui.autosave import AutoSaver, SaveState, SaveTicket
+from post001.tui.messages import (
+    ConflictResolved,
+    DraftConflict,
+    DraftSaved,
+    DraftSaveFailed,
+    DraftSnapshot,
+    PostLoaded,
+    Unpublished,
+)
+from post001.tui.screens.base import BaseScreen, as_post001_error, describe
+from post001.tui.widgets import share_badges
+
+RETRYABLE = ("network", "database")
+#: Attempts a closing editor makes before leaving the text in the recovery folder.
+FINAL_ATTEMPTS = 4
+
+
+def markdown_area(text: str = "") -> TextArea:
+    """The body: highlighted Markdown when tree-sitter is installed, plain text otherwise."""
+    from textual._tree_sitter import TREE_SITTER
+
+    area = TextArea.code_editor(
+        text,
+        language="markdown" if TREE_SITTER else None,
+        soft_wrap=True,
+        show_line_numbers=False,
+        tab_behavior="focus",
+        id="body",
+        placeholder="Write in Markdown…",
+    )
+    return area
+
+
+class TitleInput(Input):
+    """The title; Tab goes straight to the body, where the writing happens."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "screen.focus_body", "Body", show=False),
+    ]
+
+
+class EditorScreen(BaseScreen):
+    """Write or edit one post."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save_now", "Save"),
+        Binding("escape", "back", "Back"),
+        Binding("f2,ctrl+t", "post_settings", "Settings"),
+        Binding("f3,ctrl+l", "pick_collectives", "Collectives"),
+        Binding("f4,ctrl+r", "toggle_preview", "Preview"),
+        Binding("f5,ctrl+g", "history", "History"),
+        Binding("f6,ctrl+o", "external_editor", "$EDITOR"),
+        Binding("f9,ctrl+b", "publish", "Publish"),
+        Binding("f8", "unpublish", "Unpublish"),
+    ]
+
+    def __init__(self, post_id: UUID | None = None) -> None:
+        super().__init__()
+        self.post_id = post_id
+        self.version = 0
+        self.post: Post | None = None
+        self.selected: list[str] = []  # collective slugs of the stored post
+        self.pending_fields: dict[str, Any] = {}  # settings not yet saved
+        self.settings_inputs: dict[str, str] = {}  # raw settings text, kept even if invalid
+        self.saver = AutoSaver()
+        self.loaded = post_id is None
+        self._lock = threading.Lock()  # one store write for this post at a time
+        self._expect: dict[str, str] = {}  # programmatic values whose Changed is not an edit
+        self._recovery_key = str(post_id) if post_id else f"new-{uuid.uuid4().hex[:12]}"
+        self._status_shown = ""
+        self._closing = False
+
+    # --- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="editor"):
+            yield TitleInput(placeholder="Title", max_length=TITLE_MAX, id="title")
+            yield Input(placeholder="Subtitle (optional)", max_length=SUBTITLE_MAX,
+                        id="subtitle")
+            with Horizontal(id="body-row"):
+                yield markdown_area()
+                with VerticalScroll(id="preview-pane"):
+                    yield Markdown(id="preview")
+            with Horizontal(id="status-bar"):
+                yield Static("", id="save-status")
+                yield Static("", id="post-info")
+                yield Static("0 words", id="word-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.papp
+        self.saver = AutoSaver(
+            delay=app.settings.autosave_delay,
+            max_interval=app.settings.autosave_max_interval,
+            automatic=app.autosave_enabled,
+        )
+        self.query_one("#preview-pane").display = False
+        self._tick_timer = self.set_interval(0.1, self._tick)
+        self._words_timer = self.set_timer(0.3, self._count_words, pause=True)
+        self.app.app_suspend_signal.subscribe(self, self._on_suspend)
+        if self.post_id is not None:
+            self.query_one("#editor").loading = True
+            self._load()
+        self.query_one("#title", Input).focus()
+        self._show_status()
+
+    def store_opened(self) -> None:
+        self.saver.automatic = self.papp.autosave_enabled
+        self._show_status()
+
+    def _load(self) -> None:
+        post_id = self.post_id
+        assert post_id is not None
+        self.call_store("opening the post", lambda s: s.get_post(post_id), self._loaded,
+                        failed=self._load_failed)
+
+    def _load_failed(self, error: Post001Error) -> None:
+        self.show_error(error, "opening the post")
+        self.dismiss_editor()
+
+    def _loaded(self, post: Post) -> None:
+        self.query_one("#editor").loading = False
+        self._fill(post)
+        self.loaded = True
+        self.saver.mark_clean()
+        self.post_message(PostLoaded(post))
+        self.query_one("#body", TextArea).focus()
+
+    def _fill(self, post: Post) -> None:
+        """Show `post` in the widgets without counting it as an edit."""
+        with self._lock:
+            self.post_id = post.id
+            self.version = post.version
+        self._remember(post)
+        for widget_id, value in (("title", post.title), ("subtitle", post.subtitle)):
+            widget = self.query_one(f"#{widget_id}", Input)
+            if widget.value != value:
+                self._expect[widget_id] = value
+                widget.value = value
+        body = self.query_one("#body", TextArea)
+        if body.text != post.content:
+            self._expect["body"] = post.content
+            body.load_text(post.content)
+        self._count_words()
+
+    def _remember(self, post: Post) -> None:
+        self.post = post
+        self.selected = [share.collective for share in post.shares]
+        self._show_info()
+
+    # --- edits ------------------------------------------------------------------------------
+    @on(Input.Changed, "#title, #subtitle")
+    def _field_changed(self, event: Input.Changed) -> None:
+        assert event.input.id is not None
+        if self._expect.get(event.input.id) == event.value:
+            del self._expect[event.input.id]
+            return
+        self._edited()
+
+    @on(TextArea.Changed, "#body")
+    def _body_changed(self, event: TextArea.Changed) -> None:
+        if "body" in self._expect and event.text_area.text == self._expect["body"]:
+            del self._expect["body"]
+            return
+        self._edited()
+        self._words_timer.reset()
+        self._words_timer.resume()
+
+    def _edited(self) -> None:
+        if not self.loaded:
+            return
+        self.saver.edit(self._now())
+        self._show_status()
+
+    def _count_words(self) -> None:
+        self._words_timer.pause()
+        words = word_count(self.query_one("#body", TextArea).text)
+        self.query_one("#word-count", Static).update(f"{words:,} word{'s' * (words != 1)}")
+        if self.query_one("#preview-pane").display:
+            self._render_preview()
+
+    def action_focus_body(self) -> None:
+        self.query_one("#body", TextArea).focus()
+
+    # --- saving -------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.papp.clock().timestamp()
+
+    def _tick(self) -> None:
+        if self.saver.due(self._now()) and self.papp.store is not None:
+            self._start_save()
+        self._show_status()
+
+    def snapshot(self) -> DraftSnapshot:
+        return DraftSnapshot(
+            title=self.query_one("#title", Input).value,
+            subtitle=self.query_one("#subtitle", Input).value,
+            content=self.query_one("#body", TextArea).text,
+            extra=dict(self.pending_fields),
+        )
+
+    def _start_save(self, *, final: bool = False) -> Worker[None]:
+        snap = self.snapshot()
+        ticket = self.saver.start(self._now())
+        self._show_status()
+
+        def job() -> None:
+            self._save_job(snap, ticket, final=final)
+
+        runner: Any = self.app if final else self
+        worker: Worker[None] = runner.run_worker(
+            job, thread=True, group="draft-save", exit_on_error=False, name="save draft"
+        )
+        if final:
+            self.papp.background_saves.add(worker)
+        return worker
+
+    def _write(self, snap: DraftSnapshot) -> tuple[Post, bool]:
+        """Create or update the post from `snap`. Worker threads only."""
+        store = self.papp.wait_store()
+        with self._lock:
+            if self.post_id is None:
+                post = store.create_post(PostCreate.model_validate(
+                    {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
+                     **snap.extra}))
+                created = True
+            else:
+                changes = PostUpdate.model_validate(
+                    {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
+                     **snap.extra})
+                post = store.update_post(self.post_id, changes, expected_version=self.version)
+                created = False
+            self.post_id = post.id
+            self.version = post.version
+        return post, created
+
+    def _save_job(self, snap: DraftSnapshot, ticket: SaveTicket, *, final: bool) -> None:
+        target: Any = self.app if final else self
+        attempts = FINAL_ATTEMPTS if final else 1
+        for attempt in range(attempts):
+            try:
+                post, created = self._write(snap)
+            except ConflictError as exc:
+                if final:
+                    self._keep_as_copy(snap)
+                    return
+                target.post_message(DraftConflict(snap, ticket, exc.current_version))
+                return
+            except Exception as exc:
+                error = as_post001_error(exc)
+                retryable = error.category in RETRYABLE
+                if retryable:
+                    recovery.keep(self._recovery_key, self.post_id, self._fields(snap))
+                if retryable and attempt + 1 < attempts:
+                    time.sleep(min(2.0 ** attempt, 5.0))
+                    continue
+                target.post_message(DraftSaveFailed(error, ticket, retryable))
+                if final and retryable:
+                    self.app.notify(
+                        f"{error.message}\nYour text is kept in {recovery.recovery_dir()}.",
+                        title="Draft not saved to the store", severity="error")
+                return
+            recovery.forget(self._recovery_key)
+            target.post_message(DraftSaved(post, ticket, created))
+            return
+
+    def _keep_as_copy(self, snap: DraftSnapshot) -> None:
+        """Closing and the stored post moved on: keep both by saving ours as a new draft."""
+        store = self.papp.wait_store()
+        try:
+            copy = store.create_post(PostCreate.model_validate(self._fields(snap)))
+        except Exception as exc:
+            recovery.keep(self._recovery_key, self.post_id, self._fields(snap))
+            self.app.notify(describe(as_post001_error(exc)), severity="error")
+            return
+        self.app.notify(f"The post changed elsewhere; your text was saved as a new draft "
+                        f"“{copy.title or 'Untitled'}”.", title="Kept both versions")
+
+    @staticmethod
+    def _fields(snap: DraftSnapshot) -> dict[str, Any]:
+        return {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
+                **snap.extra}
+
+    @on(DraftSaved)
+    def _saved(self, event: DraftSaved) -> None:
+        self.saver.succeeded(event.ticket, event.post.updated_at)
+        self._clear_saved_fields(event.post)
+        self._remember(event.post)
+        self._show_status()
+
+    def _clear_saved_fields(self, post: Post) -> None:
+        for key in list(self.pending_fields):
+            if getattr(post, key, object()) == self.pending_fields[key]:
+                del self.pending_fields[key]
+                self.settings_inputs.pop(key, None)
+
+    @on(DraftSaveFailed)
+    def _save_failed(self, event: DraftSaveFailed) -> None:
+        error = event.error
+        if event.retryable:
+            wait = self.saver.failed(event.ticket, self._now(),
+                                     offline=self.papp.store is not None
+                                     and self.papp.store.is_remote,
+                                     reason=error.message)
+            self.notify(f"{error.message}\nYour draft is kept; retrying in {wait:g} s.",
+                        title=error.title, severity="warning", timeout=max(3.0, wait))
+        else:
+            self.saver.rejected(event.ticket, error.message)
+            if error.field and error.field in self.pending_fields:
+                self.pending_fields.pop(error.field, None)  # the raw text stays in settings
+            self.show_error(error, "saving")
+        self._show_status()
+
+    @on(DraftConflict)
+    def _conflict(self, event: DraftConflict) -> None:
+        from post001.tui.screens.conflict import ConflictScreen
+
+        self.saver.conflicted(event.ticket)
+        self._show_status()
+        post_id = self.post_id
+        assert post_id is not None
+        self.app.push_screen(ConflictScreen(post_id, event.mine), self._resolve_conflict)
+
+    def _resolve_conflict(self, choice: str | None) -> None:
+        choice = choice or "copy"  # no answer: keep both
+        mine = self.snapshot()  # what the editor shows now: never older than the conflict
+        post_id = self.post_id
+        assert post_id is not None
+
+        def resolve(store: Any) -> tuple[str, Post]:
+            with self._lock:
+                stored = store.get_post(post_id)
+                if choice == "mine":
+                    changes = PostUpdate.model_validate(self._fields(mine))
+                    post = store.update_post(post_id, changes, expected_version=stored.version)
+                elif choice == "copy":
+                    post = store.create_post(PostCreate.model_validate(self._fields(mine)))
+                else:
+                    post = stored
+                self.post_id = post.id
+                self.version = post.version
+            return choice or "theirs", post
+
+        self.call_store("resolving the conflict", resolve, self._resolved,
+                        failed=self._resolve_failed)
+
+    def _resolve_failed(self, error: Post001Error) -> None:
+        self.show_error(error, "resolving the conflict")
+        self.saver.resolved(clean=False)
+
+    def _resolved(self, value: tuple[str, Post]) -> None:
+        choice, post = value
+        if choice == "theirs":
+            # The writer chose to drop their text; keep a copy on this machine anyway.
+            recovery.keep(f"{post.id}-set-aside-{uuid.uuid4().hex[:6]}", post.id,
+                          self._fields(self.snapshot()))
+            self._fill(post)
+            self.saver.resolved(clean=True)
+            self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
+            self.notify(f"Showing the stored version. A copy of your text is kept in "
+                        f"{recovery.recovery_dir()}.", title="Took the stored version")
+        else:
+            self._remember(post)
+            self.saver.resolved(clean=True)
+            self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
+            if choice == "copy":
+                self._recovery_key = str(post.id)
+                self.notify("Your text is now a separate draft; the stored post is unchanged.",
+                            title="Saved as a new draft")
+            else:
+                self.notify("Your text replaced the stored version (the old one is in "
+                            "History).", title="Kept your text")
+        self.post_message(ConflictResolved(choice, post))
+        self._show_status()
+
+    def action_save_now(self) -> None:
+        if not self.saver.dirty and self.post_id is not None:
+            self.notify("Nothing new to save.", timeout=2)
+            return
+        if not self.saver.dirty:
+            self.saver.edit(self._now())  # an empty new draft: the writer asked to keep it
+        self.saver.flush()
+        self._tick()
+
+    def flush(self, *, final: bool = False) -> list[Worker[Any]]:
+        """Save what is unsaved now. Returns the workers a quitting app waits for."""
+        if not self.loaded:
+            return []
+        self.saver.flush()
+        if self.saver.due(self._now()):
+            return [self._start_save(final=final)]
+        running = [w for w in self.workers if w.group == "draft-save" and not w.is_finished]
+        if self.saver.dirty and running:
+            # A save is in flight: queue the rest to run when it finishes.
+            return [*running, *self._after(running)]
+        return running
+
+    def _after(self, running: list[Worker[Any]]) -> list[Worker[Any]]:
+        def job() -> None:
+            for worker in running:
+                while not worker.is_finished:
+                    time.sleep(0.02)
+            # The in-flight save's result message may not be handled yet: save what is left.
+            snap = self.app.call_from_thread(self.snapshot)
+            ticket = SaveTicket(-1, self._now())
+            self._save_job(snap, ticket, final=True)
+
+        worker: Worker[None] = self.app.run_worker(job, thread=True, group="draft-save",
+                                                   exit_on_error=False)
+        self.papp.background_saves.add(worker)
+        return [worker]
+
+    def flush_for_exit(self) -> list[Worker[Any]]:
+        return self.flush(final=True)
+
+    def _on_suspend(self, _app: object) -> None:
+        self.flush()
+
+    # --- status -----------------------------------------------------------------------------
+    def _show_status(self) -> None:
+        saved_at = self.saver.saved_at
+        local = saved_at.astimezone() if saved_at is not None else None
+        text = self.saver.status_text(local)
+        if text != self._status_shown:
+            self._status_shown = text
+            status = self.query_one("#save-status", Static)
+            status.update(text)
+            status.set_class(self.saver.state in (SaveState.FAILED, SaveState.OFFLINE,
+                                                  SaveState.CONFLICT, SaveState.INVALID),
+                             "-problem")
+
+    def _show_info(self) -> None:
+        post = self.post
+        if post is None:
+            info = "draft · not shared yet"
+        else:
+            shares = share_badges(post.shares) if post.shares else "not shared yet"
+            info = f"{post.status.value} · v{post.version} · {shares}"
+        self.query_one("#post-info", Static).update(info)
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unpublish":
+            return self.post is not None and self.post.status in (
+                PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+        return True
+
+    # --- leaving ----------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.flush(final=True)
+        self.dismiss_editor()
+
+    def dismiss_editor(self) -> None:
+        self._closing = True
+        if self.app.screen is self:
+            self.app.pop_screen()
+        from post001.tui.screens.dashboard import DashboardScreen
+
+        for screen in self.app.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                screen.refresh_data()
+
+    # --- settings, collectives, preview, history, $EDITOR, publish ------------------------
+    def action_post_settings(self) -> None:
+        from post001.tui.screens.settings import PostSettingsScreen
+
+        self.app.push_screen(
+            PostSettingsScreen(self.post, self.settings_inputs, self.pending_fields,
+                               subtitle=self.query_one("#subtitle", Input).value),
+            self._settings_done,
+        )
+
+    def _settings_done(self, result: tuple[dict[str, Any], dict[str, str]] | None) -> None:
+        if result is None:
+            return
+        valid, raw = result
+        self.settings_inputs = raw
+        subtitle = valid.pop("subtitle", None)
+        if subtitle is not None and subtitle != self.query_one("#subtitle", Input).value:
+            self.query_one("#subtitle", Input).value = subtitle  # counts as an edit
+        changed = {k: v for k, v in valid.items()
+                   if self.post is None or getattr(self.post, k, None) != v}
+        if changed:
+            self.pending_fields.update(changed)
+            self.saver.edit(self._now())
+            self.saver.flush()
+        self._show_status()
+
+    def ensure_saved(self, then: Any) -> None:
+        """Make sure the post exists in the store and holds the latest text, then `then()`."""
+        if not self.saver.dirty and self.post_id is not None and not self.saver.in_flight:
+            then()
+            return
+        if not self.saver.dirty and self.post_id is None:
+            self.saver.edit(self._now())
+        self.saver.flush()
+        self._tick()
+        self._when_clean(then, deadline=time.monotonic() + 30)
+
+    def _when_clean(self, then: Any, deadline: float) -> None:
+        if not self.saver.dirty and not self.saver.in_flight and self.post_id is not None:
+            then()
+        elif self.saver.blocked or time.monotonic() > deadline:
+            self.notify("Save the draft first (see the status line).", severity="warning")
+        else:
+            self.set_timer(0.05, lambda: self._when_clean(then, deadline))
+
+    def action_pick_collectives(self) -> None:
+        self.ensure_saved(self._open_picker)
+
+    def _open_picker(self) -> None:
+        from post001.tui.screens.picker import CollectivePicker
+
+        self.app.push_screen(CollectivePicker(list(self.selected)), self._picked)
+
+    def _picked(self, slugs: list[str] | None) -> None:
+        if slugs is None:
+            return
+        from post001.tui.screens.preflight import apply_collectives
+
+        apply_collectives(self, slugs)
+
+    def collectives_applied(self, post: Post) -> None:
+        with self._lock:
+            if post.version > self.version:
+                self.version = post.version
+        self._remember(post)
+
+    def action_toggle_preview(self) -> None:
+        pane = self.query_one("#preview-pane")
+        pane.display = not pane.display
+        if pane.display:
+            self._render_preview()
+
+    def _render_preview(self) -> None:
+        title = self.query_one("#title", Input).value
+        body = self.query_one("#body", TextArea).text
+        self.query_one("#preview", Markdown).update(f"# {title}\n\n{body}" if title else body)
+
+    def action_history(self) -> None:
+        from post001.tui.screens.history import HistoryScreen
+
+        self.ensure_saved(lambda: self.app.push_screen(
+            HistoryScreen(self.post_id), self._restored))  # type: ignore[arg-type]
+
+    def _restored(self, post: Post | None) -> None:
+        if post is None:
+            return
+        self._fill(post)
+        self.saver.mark_clean()
+        self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
+        self._show_status()
+
+    def action_external_editor(self) -> None:
+        body = self.query_one("#body", TextArea)
+        command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        self.flush()
+        with tempfile.TemporaryDirectory(prefix="post001-") as folder:
+            path = Path(folder) / "draft.md"
+            path.write_text(body.text, encoding="utf-8")
+            try:
+                with self.app.suspend():
+                    subprocess.run([*shlex.split(command), str(path)], check=False)
+            except Exception as exc:
+                self.notify(f"Could not run {command!r}: {exc}", severity="error")
+                return
+            text = path.read_text(encoding="utf-8")
+        if text != body.text:
+            body.load_text(text)  # posts Changed: counted as an edit and auto-saved
+
+    def action_publish(self) -> None:
+        self.ensure_saved(self._open_preflight)
+
+    def _open_preflight(self) -> None:
+        from post001.tui.screens.preflight import PreflightScreen, publish_now
+
+        post_id = self.post_id
+        assert post_id is not None
+        if not self.papp.validation_enabled:
+            publish_now(self, post_id)
+            return
+        self.app.push_screen(PreflightScreen(self, post_id, list(self.selected)))
+
+    def action_unpublish(self) -> None:
+        post_id = self.post_id
+        if post_id is None:
+            return
+
+        def unpublish(store: Any) -> Post:
+            with self._lock:
+                post: Post = store.unpublish(post_id)
+                self.version = post.version
+            return post
+
+        def done(post: Post) -> None:
+            self._remember(post)
+            self.post_message(Unpublished(post))
+            self.notify("The post and its shares are drafts again.", title="Unpublished")
+
+        self.call_store("unpublishing", unpublish, done)

@@ -1,0 +1,66 @@
+"""Small renderers shared by several screens: status badges and counters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from post001.core.models import Membership, PostStatus, Share, ShareStatus
+from post001.core.permissions import share_status_on_publish
+
+SHARE_LABEL = {
+    ShareStatus.DRAFT: ("draft", "dim"),
+    ShareStatus.PENDING_APPROVAL: ("in review", "yellow"),
+    ShareStatus.PUBLISHED: ("published", "green"),
+    ShareStatus.REJECTED: ("rejected", "red"),
+}
+
+POST_STYLE = {
+    PostStatus.DRAFT: "dim",
+    PostStatus.SCHEDULED: "cyan",
+    PostStatus.PUBLISHED: "green",
+    PostStatus.ARCHIVED: "magenta",
+}
+
+
+def share_badges(shares: Sequence[Share], *, limit: int = 4) -> str:
+    """'dev-notes: published · rust: in review · +2 more' as plain text."""
+    parts = [f"{s.collective}: {SHARE_LABEL[s.status][0]}" for s in shares[:limit]]
+    if len(shares) > limit:
+        parts.append(f"+{len(shares) - limit} more")
+    return " · ".join(parts)
+
+
+def share_badges_text(shares: Sequence[Share], *, limit: int = 3) -> Text:
+    """The same badges, coloured by status."""
+    text = Text()
+    for index, share in enumerate(shares[:limit]):
+        label, style = SHARE_LABEL[share.status]
+        if index:
+            text.append(" ")
+        text.append(f"[{share.collective} {label}]", style=style)
+    if len(shares) > limit:
+        text.append(f" +{len(shares) - limit}", style="dim")
+    if not shares:
+        text.append("not shared", style="dim")
+    return text
+
+
+def post_status_text(status: PostStatus) -> Text:
+    return Text(status.value, style=POST_STYLE[status])
+
+
+def can_post_text(membership: Membership) -> Text:
+    if membership.can_post:
+        status = share_status_on_publish(role=membership.role,
+                                         require_approval=membership.require_approval)
+        if status is ShareStatus.PENDING_APPROVAL:
+            return Text("yes (reviewed)", style="yellow")
+        return Text("yes", style="green")
+    return Text(f"no: {membership.reason or 'not allowed'}", style="red")
+
+
+def counter(length: int, limit: int) -> str:
+    """'42/60' for a field's live counter."""
+    return f"{length}/{limit}"
