@@ -8,9 +8,11 @@ POST001_REQUIRE_PG=1 (set by .ci/run): then they fail, so CI cannot pass without
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -32,12 +34,18 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 class FakeClock:
-    """A settable clock: tests move time instead of sleeping."""
+    """A settable clock: tests move time instead of sleeping.
+
+    Each reading ticks one millisecond, like a real clock between two transactions,
+    so "newest first" orderings are well defined; tests move it further by hand."""
+
+    TICK = timedelta(milliseconds=1)
 
     def __init__(self, start: datetime | None = None) -> None:
         self.now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
+        self.now += self.TICK
         return self.now
 
     def advance(self, **kwargs: float) -> datetime:
@@ -118,9 +126,31 @@ def pg_url(pg_admin: sa.Engine, pg_template: str) -> Iterator[str]:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per session; tests get copies (migrating costs ~0.5 s)."""
+    from post001.core.sql.engine import make_engine
+    from post001.core.sql.schema import ensure_schema
+
+    path = tmp_path_factory.mktemp("template") / "post001.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()  # the last close checkpoints the WAL into the main file
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: os.PathLike[str]) -> str:
-    return f"sqlite:///{tmp_path}/post001.db"
+def sqlite_empty_url(tmp_path: Path) -> str:
+    """A path where no database exists yet."""
+    return f"sqlite:///{tmp_path}/empty.db"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite database file."""
+    target = tmp_path / "post001.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

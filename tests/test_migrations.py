@@ -41,7 +41,7 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(params=BACKENDS)
 def empty_url(request: pytest.FixtureRequest) -> str:
     """An empty database of each backend."""
-    fixture = "sqlite_url" if request.param == "sqlite" else "pg_empty_url"
+    fixture = "sqlite_empty_url" if request.param == "sqlite" else "pg_empty_url"
     return str(request.getfixturevalue(fixture))
 
 
@@ -376,8 +376,8 @@ def _search_setup(engine: sa.Engine) -> tuple[uuid.UUID, uuid.UUID]:
     return published, draft
 
 
-def test_sqlite_search_indexes_only_published_posts(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
+def test_sqlite_search_indexes_only_published_posts(sqlite_empty_url: str) -> None:
+    engine = make_engine(sqlite_empty_url)
     published, draft = _search_setup(engine)
 
     def found(word: str) -> set[uuid.UUID]:
@@ -414,8 +414,8 @@ def test_sqlite_search_indexes_only_published_posts(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_sqlite_search_backfills_published_legacy_posts(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
+def test_sqlite_search_backfills_published_legacy_posts(sqlite_empty_url: str) -> None:
+    engine = make_engine(sqlite_empty_url)
     upgrade(engine, "0001_legacy")
     data = Legacy()
     with engine.begin() as conn:

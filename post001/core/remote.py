@@ -309,6 +309,16 @@ class RemoteStore(Store):
         )
         return self._one(Post, response.json())
 
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+        body = changes.model_dump(mode="json", exclude_unset=True)
+        response = self._request(
+            "PATCH",
+            f"{API}/posts/{post_id}/draft",
+            json=body,
+            headers={"If-Match": f'"{int(expected_version)}"'},
+        )
+        return int(response.json()["version"])
+
     def archive_post(self, post_id: UUID) -> Post:
         return self._one(Post, self._request("POST", f"{API}/posts/{post_id}/archive").json())
 

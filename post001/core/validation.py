@@ -14,11 +14,9 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 def parse(model: type[M], data: Any) -> M:
     """Validate `data` (a dict or an instance) as `model`, raising our ValidationError."""
     try:
-        if type(data) is model:
-            # Already validated when built (inputs validate assignments too).
-            return data
         if isinstance(data, pydantic.BaseModel):
-            data = data.model_dump(exclude_unset=True)
+            # Re-validate what was set: model_construct() builds instances unchecked.
+            data = {name: getattr(data, name) for name in data.model_fields_set}
         return model.model_validate(data)
     except pydantic.ValidationError as err:
         raise from_pydantic(err) from err

@@ -1047,10 +1047,14 @@ class SqlStore(Store):
             share = conn.execute(sa.select(t.shares).where(
                 t.shares.c.post_id == post_id, t.shares.c.collective_id == coll.id)).first()
             decision = permissions.can_moderate(role=role)
-            if share is None or (not decision and share.status != ShareStatus.PUBLISHED):
+            if not decision and share is not None:
+                author = conn.execute(sa.select(t.posts.c.author_id)
+                                      .where(t.posts.c.id == post_id)).scalar()
+                # Only someone who may see the share learns that it exists.
+                if author == self._user_id or share.status == ShareStatus.PUBLISHED:
+                    raise PermissionDenied(decision.reason or "", collective=slug)
+            if share is None or not decision:
                 raise NotFoundError(f"No post {post_id} waiting in {slug!r}.", collective=slug)
-            if not decision:
-                raise PermissionDenied(decision.reason or "", collective=slug)
             if share.status != ShareStatus.PENDING_APPROVAL:
                 raise ValidationError(
                     f"status: this share is {share.status}, not waiting for review.",
