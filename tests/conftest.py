@@ -22,7 +22,9 @@ REQUIRE_PG = os.environ.get("POST001_REQUIRE_PG") == "1"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never touch the developer's real data, config or environment flags."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("POST001_DATA_DIR", str(home / "data"))
