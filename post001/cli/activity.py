@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from post001.cli.app import State, json_option, pass_state, resolve_post_id
+from post001.cli.app import State, global_options, pass_state, resolve_post_id
 from post001.cli.output import clip, emit, posts_table, short_id, table, to_json, when
 from post001.core.errors import Post001Error
 
@@ -21,7 +21,7 @@ def _change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
     return " -> ".join(parts)
 
 
-@click.command("audit")
+@click.command("audit", short_help="Who did what and when: the audit trail.")
 @click.option("--post", "post_id", default=None, metavar="ID",
               help="Only events about this post (id or unique prefix).")
 @click.option("--collective", default=None, metavar="SLUG",
@@ -29,7 +29,7 @@ def _change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
 @click.option("--actor", default=None, metavar="USERNAME", help="Only events by this user.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=200, show_default=True,
               help="At most this many events, newest first.")
-@json_option
+@global_options
 @pass_state
 def audit(
     state: State, post_id: str | None, collective: str | None, actor: str | None, limit: int
@@ -62,7 +62,7 @@ def audit(
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True,
               help="At most this many posts.")
-@json_option
+@global_options
 @pass_state
 def search(state: State, query: str, limit: int) -> None:
     """Full-text search over the published posts you may read.
@@ -84,8 +84,8 @@ def scheduler_group() -> None:
     """
 
 
-@scheduler_group.command("run-once")
-@json_option
+@scheduler_group.command("run-once", short_help="Publish every due scheduled post, then exit.")
+@global_options
 @pass_state
 def scheduler_run_once(state: State) -> None:
     """Publish every scheduled post that is due (any author), then exit."""

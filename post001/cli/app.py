@@ -100,17 +100,44 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         ctx.ensure_object(State).json = True
 
 
-def json_option(func: F) -> F:
-    """`--json` on every command (it may also come before the command name)."""
-    return click.option(
-        "--json",
-        "json_output",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_set_json,
-        help="Print machine-readable JSON on stdout (errors as JSON on stderr).",
-    )(func)
+def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).db = value
+
+
+def _set_user(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).user = value
+
+
+DB_HELP = (
+    "The database (sqlite:///path.db or postgresql://user@host/name). Default: "
+    "POST001_DATABASE_URL, else a SQLite file in your data directory (see `post001 locate`)."
+)
+AS_HELP = (
+    "Act as this user. Default: POST001_USER, else your operating-system user (a local "
+    "profile is created on first use)."
+)
+JSON_HELP = "Print JSON on stdout (errors as JSON on stderr)."
+
+
+def global_options(func: F) -> F:
+    """--db, --as and --json on every command too, so they work after its name."""
+    return _global_options(func, db_help="The database URL (see `post001 --help`).",
+                           as_help="Act as this user.")
+
+
+def root_options(func: F) -> F:
+    return _global_options(func, db_help=DB_HELP, as_help=AS_HELP)
+
+
+def _global_options(func: F, *, db_help: str, as_help: str) -> F:
+    func = click.option("--json", "json_output", is_flag=True, expose_value=False,
+                        is_eager=True, callback=_set_json, help=JSON_HELP)(func)
+    func = click.option("--as", "as_user", default=None, metavar="USERNAME",
+                        expose_value=False, callback=_set_user, help=as_help)(func)
+    return click.option("--db", "db", default=None, metavar="URL", expose_value=False,
+                        callback=_set_db, help=db_help)(func)
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from post001.cli.app import State, json_option, pass_state
+from post001.cli.app import State, global_options, pass_state
 from post001.cli.output import clip, emit, table, to_json, when
 from post001.core.models import (
     Collective,
@@ -52,7 +52,7 @@ def _show_collective(c: Collective) -> None:
 @click.option("--description", default="", metavar="TEXT", help="What it is about.")
 @click.option("--require-approval", is_flag=True,
               help="Posts by authors wait for an editor's approval.")
-@json_option
+@global_options
 @pass_state
 def collective_create(
     state: State, slug: str, name: str, description: str, require_approval: bool
@@ -71,13 +71,13 @@ def collective_create(
          lambda: click.echo(f"Created {collective.slug}; you are its owner."))
 
 
-@collective_group.command("list")
+@collective_group.command("list", short_help="List your collectives: role, members, can post.")
 @click.option("--query", "-q", default="", metavar="Q",
               help="Only collectives whose name or slug contains Q (any case).")
 @click.option("--postable", is_flag=True, help="Only collectives where you can post.")
 @click.option("--sort", type=click.Choice(["role", "name", "members"]), default="role",
               show_default=True, help="Order: your role (owner first), name, or member count.")
-@json_option
+@global_options
 @pass_state
 def collective_list(state: State, query: str, postable: bool, sort: str) -> None:
     """List the collectives you belong to, with your role and whether you can post."""
@@ -100,7 +100,7 @@ def collective_list(state: State, query: str, postable: bool, sort: str) -> None
 
 @collective_group.command("show")
 @click.argument("slug")
-@json_option
+@global_options
 @pass_state
 def collective_show(state: State, slug: str) -> None:
     """Show the collective SLUG and its members."""
@@ -124,7 +124,7 @@ def collective_show(state: State, slug: str) -> None:
 @click.option("--description", default=None, metavar="TEXT", help="A new description.")
 @click.option("--require-approval/--no-require-approval", default=None,
               help="Whether authors' posts wait for an editor's approval.")
-@json_option
+@global_options
 @pass_state
 def collective_settings(
     state: State, slug: str, name: str | None, description: str | None,
@@ -148,7 +148,7 @@ def collective_settings(
 # --- members ------------------------------------------------------------------------------
 
 
-@collective_group.group("member")
+@collective_group.group("member", short_help="Add, list and remove members; change roles.")
 def member_group() -> None:
     """Add members, change their roles, remove them (owners and admins)."""
 
@@ -170,7 +170,7 @@ def _member_line(verb: str, slug: str, member: Member) -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True,
               help="The new member's role.")
-@json_option
+@global_options
 @pass_state
 def member_add(state: State, slug: str, username: str, role: str) -> None:
     """Add USERNAME to the collective SLUG."""
@@ -183,7 +183,7 @@ def member_add(state: State, slug: str, username: str, role: str) -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), required=True,
               help="The new role; 'owner' transfers ownership (you become an admin).")
-@json_option
+@global_options
 @pass_state
 def member_set_role(state: State, slug: str, username: str, role: str) -> None:
     """Change the role of USERNAME in SLUG."""
@@ -194,7 +194,7 @@ def member_set_role(state: State, slug: str, username: str, role: str) -> None:
 @member_group.command("remove")
 @click.argument("slug")
 @click.argument("username")
-@json_option
+@global_options
 @pass_state
 def member_remove(state: State, slug: str, username: str) -> None:
     """Remove USERNAME from SLUG (the owner cannot be removed)."""
@@ -205,7 +205,7 @@ def member_remove(state: State, slug: str, username: str) -> None:
 
 @member_group.command("list")
 @click.argument("slug")
-@json_option
+@global_options
 @pass_state
 def member_list(state: State, slug: str) -> None:
     """List the members of SLUG with their roles."""

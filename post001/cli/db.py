@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from post001.cli.app import State, json_option, pass_state
+from post001.cli.app import State, global_options, pass_state
 from post001.cli.output import emit, redact_url, table
 
 
@@ -48,7 +48,7 @@ def _sqlite_file_missing(url: str) -> bool:
 
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
-@json_option
+@global_options
 @pass_state
 def db_upgrade(state: State, revision: str) -> None:
     """Upgrade the database to REVISION (default: head, the newest).
@@ -60,6 +60,9 @@ def db_upgrade(state: State, revision: str) -> None:
       post001 db upgrade
       post001 --db postgresql://me@localhost/post001 db upgrade
     """
+    from alembic.util.exc import CommandError
+
+    from post001.core.errors import ValidationError
     from post001.core.sql.engine import make_engine
     from post001.core.sql.schema import current_revision, upgrade
 
@@ -67,14 +70,24 @@ def db_upgrade(state: State, revision: str) -> None:
     engine = make_engine(url)
     try:
         before = current_revision(engine)
-        upgrade(engine, revision)
+        try:
+            upgrade(engine, revision)
+        except CommandError as exc:
+            raise ValidationError(
+                f"Cannot upgrade to {revision!r}: {exc}",
+                field="revision",
+                actions=["See the revisions with `post001 db history`; the default is head."],
+            ) from None
         after = current_revision(engine)
     finally:
         engine.dispose()
     where = redact_url(url)
 
     def human() -> None:
-        if before == after:
+        if before == after and revision not in ("head", after):
+            click.echo(f"Nothing to do: {where} is at {after}, which already includes "
+                       f"{revision} (post001 does not downgrade).")
+        elif before == after:
             click.echo(f"{where} is already at revision {after}.")
         else:
             click.echo(f"Upgraded {where} from {before or 'an empty database'} to {after}.")
@@ -82,8 +95,8 @@ def db_upgrade(state: State, revision: str) -> None:
     emit(state.json, {"database_url": where, "from": before, "to": after}, human)
 
 
-@db_group.command("history")
-@json_option
+@db_group.command("history", short_help="List schema revisions, marking the current one.")
+@global_options
 @pass_state
 def db_history(state: State) -> None:
     """List the schema revisions, newest first, marking the database's current one."""
@@ -121,8 +134,8 @@ def db_history(state: State) -> None:
                       "revisions": revisions}, human)
 
 
-@click.command("locate")
-@json_option
+@click.command("locate", short_help="Print where config, data and database live.")
+@global_options
 @pass_state
 def locate(state: State) -> None:
     """Print where post001 keeps its config file, its data and its database.

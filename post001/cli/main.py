@@ -8,7 +8,14 @@ from __future__ import annotations
 import click
 
 from post001.cli.activity import audit, scheduler_group, search
-from post001.cli.app import Post001CliError, Post001Group, State, json_option, pass_state
+from post001.cli.app import (
+    Post001CliError,
+    Post001Group,
+    State,
+    global_options,
+    pass_state,
+    root_options,
+)
 from post001.cli.collectives import collective_group
 from post001.cli.db import db_group, locate
 from post001.cli.posts import post_group
@@ -19,26 +26,21 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 @click.group(
+    "post001",
     cls=Post001Group,
     invoke_without_command=True,
     context_settings=CONTEXT_SETTINGS,
     epilog="Run `post001 COMMAND --help` for a command's options and examples.",
 )
-@click.option("--db", "db", default=None, metavar="URL",
-              help="The database (sqlite:///path.db or postgresql://user@host/name). "
-                   "Default: POST001_DATABASE_URL, else a SQLite file in your data "
-                   "directory (see `post001 locate`).")
-@click.option("--as", "as_user", default=None, metavar="USERNAME",
-              help="Act as this user. Default: POST001_USER, else your operating-system "
-                   "user (a local profile is created on first use).")
-@json_option
+@root_options
 @click.version_option(package_name="post001", prog_name="post001")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, as_user: str | None) -> None:
+def cli(ctx: click.Context) -> None:
     """post001: write one post, publish it to many collectives.
 
     With no command, opens the terminal app. Every command below takes --json for
-    machine-readable output and exits 0 on success, 1 on an error, 2 on bad usage.
+    machine-readable output (and --db, --as, before or after its name) and exits 0
+    on success, 1 on an error, 2 on bad usage.
 
     \b
     Getting started:
@@ -48,8 +50,6 @@ def cli(ctx: click.Context, db: str | None, as_user: str | None) -> None:
       post001 post publish <id>
     """
     state = ctx.ensure_object(State)
-    state.db = db
-    state.user = as_user
     if ctx.invoked_subcommand is None:
         _launch_tui(state)
 
@@ -75,8 +75,8 @@ def _tui_missing(state: State, exc: ImportError) -> None:
     )
 
 
-@cli.command("demo")
-@json_option
+@cli.command("demo", short_help="Try post001 on a demo database (opens the TUI).")
+@global_options
 @pass_state
 def demo(state: State) -> None:
     """Open the terminal app on a demo database full of sample posts and collectives.

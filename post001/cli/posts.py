@@ -7,7 +7,7 @@ from typing import IO, Any
 
 import click
 
-from post001.cli.app import State, json_option, pass_state, resolve_post_id
+from post001.cli.app import State, global_options, pass_state, resolve_post_id
 from post001.cli.output import (
     clip,
     emit,
@@ -117,7 +117,7 @@ def _show_publish(result: PublishResult) -> None:
               help="When to publish, e.g. 2026-03-01T09:30:00+01:00 (no offset means UTC).")
 @click.option("--idempotency-key", default=None, metavar="K",
               help="With --publish: a retried publish with the same key does nothing twice.")
-@json_option
+@global_options
 @pass_state
 def post_new(
     state: State,
@@ -168,7 +168,7 @@ def post_new(
 @post_group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), default=None,
               help="Only posts with this status.")
-@json_option
+@global_options
 @pass_state
 def post_list(state: State, status: str | None) -> None:
     """List your posts, most recently changed first."""
@@ -180,7 +180,7 @@ def post_list(state: State, status: str | None) -> None:
 
 @post_group.command("show")
 @click.argument("post_id", metavar="ID")
-@json_option
+@global_options
 @pass_state
 def post_show(state: State, post_id: str) -> None:
     """Show a post: its facts, its shares and its body.
@@ -207,7 +207,7 @@ def post_show(state: State, post_id: str) -> None:
                    "its keys the fields they name; '-' reads standard input.")
 @click.option("--expect-version", type=int, default=None, metavar="N",
               help="Refuse (conflict) unless the post is still at version N.")
-@json_option
+@global_options
 @pass_state
 def post_edit(
     state: State,
@@ -251,7 +251,7 @@ def post_edit(
 @click.argument("post_id", metavar="ID")
 @click.option("--to", "to", multiple=True, required=True, metavar="SLUG",
               help="The collective to share with (repeat for several).")
-@json_option
+@global_options
 @pass_state
 def post_share(state: State, post_id: str, to: tuple[str, ...]) -> None:
     """Share a post with more collectives.
@@ -271,11 +271,11 @@ def post_share(state: State, post_id: str, to: tuple[str, ...]) -> None:
     emit(state.json, to_json(final), lambda: post_line("Shared", final))
 
 
-@post_group.command("unshare")
+@post_group.command("unshare", short_help="Take a post out of a collective.")
 @click.argument("post_id", metavar="ID")
 @click.option("--from", "from_", required=True, metavar="SLUG",
               help="The collective to take the post out of.")
-@json_option
+@global_options
 @pass_state
 def post_unshare(state: State, post_id: str, from_: str) -> None:
     """Take a post out of a collective (its author, or a moderator of the collective).
@@ -316,7 +316,7 @@ def _show_preflight(plan: Preflight) -> None:
 
 @post_group.command("preflight")
 @click.argument("post_id", metavar="ID")
-@json_option
+@global_options
 @pass_state
 def post_preflight(state: State, post_id: str) -> None:
     """Show what publishing would do, without publishing.
@@ -330,12 +330,12 @@ def post_preflight(state: State, post_id: str) -> None:
     emit(state.json, to_json(plan), lambda: _show_preflight(plan))
 
 
-@post_group.command("publish")
+@post_group.command("publish", short_help="Publish a post to its collectives, all or nothing.")
 @click.argument("post_id", metavar="ID")
 @click.option("--idempotency-key", default=None, metavar="K",
               help="Retrying with the same key returns the first result and does nothing "
                    "twice.")
-@json_option
+@global_options
 @pass_state
 def post_publish(state: State, post_id: str, idempotency_key: str | None) -> None:
     """Publish a post to every collective it is shared with: all or nothing.
@@ -353,7 +353,7 @@ def post_publish(state: State, post_id: str, idempotency_key: str | None) -> Non
 
 @post_group.command("unpublish")
 @click.argument("post_id", metavar="ID")
-@json_option
+@global_options
 @pass_state
 def post_unpublish(state: State, post_id: str) -> None:
     """Return a published or scheduled post and its shares to draft.
@@ -364,9 +364,9 @@ def post_unpublish(state: State, post_id: str) -> None:
     emit(state.json, to_json(post), lambda: post_line("Unpublished", post))
 
 
-@post_group.command("archive")
+@post_group.command("archive", short_help="Archive a post (kept, out of every collective).")
 @click.argument("post_id", metavar="ID")
-@json_option
+@global_options
 @pass_state
 def post_archive(state: State, post_id: str) -> None:
     """Archive a post: it leaves every collective but is kept, with its history.
@@ -384,7 +384,7 @@ def post_archive(state: State, post_id: str) -> None:
 @click.argument("post_id", metavar="ID")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               default=None, metavar="PATH", help="Write to this file instead of stdout.")
-@json_option
+@global_options
 @pass_state
 def post_export(state: State, post_id: str, out: Path | None) -> None:
     """Write a post as Markdown with YAML front matter.
@@ -405,9 +405,9 @@ def post_export(state: State, post_id: str, out: Path | None) -> None:
          lambda: click.echo(document, nl=not document.endswith("\n")))
 
 
-@post_group.command("revisions")
+@post_group.command("revisions", short_help="List a post's saved versions, newest first.")
 @click.argument("post_id", metavar="ID")
-@json_option
+@global_options
 @pass_state
 def post_revisions(state: State, post_id: str) -> None:
     """List the saved versions of a post, newest first (see `post restore`).
@@ -427,10 +427,10 @@ def post_revisions(state: State, post_id: str) -> None:
     )
 
 
-@post_group.command("restore")
+@post_group.command("restore", short_help="Bring back an earlier version's text.")
 @click.argument("post_id", metavar="ID")
 @click.argument("version", type=int)
-@json_option
+@global_options
 @pass_state
 def post_restore(state: State, post_id: str, version: int) -> None:
     """Bring back VERSION's title, subtitle and content as a new version.

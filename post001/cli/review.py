@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from post001.cli.app import State, json_option, pass_state, resolve_post_id
+from post001.cli.app import State, global_options, pass_state, resolve_post_id
 from post001.cli.output import clip, emit, post_line, short_id, table, to_json, when
 
 
-@click.group("review")
+@click.group("review", short_help="Approve or reject posts waiting for review.")
 def review_group() -> None:
     """Approve or reject posts waiting in your collectives (owners, admins, editors).
 
@@ -22,7 +22,7 @@ def _pending_ids(state: State, slug: str) -> list[object]:
 
 @review_group.command("list")
 @click.argument("slug")
-@json_option
+@global_options
 @pass_state
 def review_list(state: State, slug: str) -> None:
     """List the posts waiting for approval in the collective SLUG."""
@@ -42,7 +42,7 @@ def review_list(state: State, slug: str) -> None:
 @review_group.command("approve")
 @click.argument("post_id", metavar="POST_ID")
 @click.option("--in", "slug", required=True, metavar="SLUG", help="The collective.")
-@json_option
+@global_options
 @pass_state
 def review_approve(state: State, post_id: str, slug: str) -> None:
     """Approve a pending post: it is published in SLUG.
@@ -59,7 +59,7 @@ def review_approve(state: State, post_id: str, slug: str) -> None:
 @click.option("--in", "slug", required=True, metavar="SLUG", help="The collective.")
 @click.option("--reason", required=True, metavar="TEXT",
               help="What the author should change; they will read it.")
-@json_option
+@global_options
 @pass_state
 def review_reject(state: State, post_id: str, slug: str, reason: str) -> None:
     """Reject a pending post in SLUG, telling the author why.
@@ -71,10 +71,10 @@ def review_reject(state: State, post_id: str, slug: str, reason: str) -> None:
     emit(state.json, to_json(post), lambda: post_line(f"Rejected in {slug}:", post))
 
 
-@review_group.command("resubmit")
+@review_group.command("resubmit", short_help="Send a rejected post back for review.")
 @click.argument("post_id", metavar="POST_ID")
 @click.option("--in", "slug", required=True, metavar="SLUG", help="The collective.")
-@json_option
+@global_options
 @pass_state
 def review_resubmit(state: State, post_id: str, slug: str) -> None:
     """Send your rejected post back to SLUG's review queue (after editing it).

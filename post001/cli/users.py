@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from post001.cli.app import State, json_option, pass_state
+from post001.cli.app import State, global_options, pass_state
 from post001.cli.output import emit, table, to_json, when
 
 
@@ -17,7 +17,7 @@ def user_group() -> None:
 @click.argument("username")
 @click.option("--display-name", default="", metavar="NAME",
               help="The name shown next to their posts.")
-@json_option
+@global_options
 @pass_state
 def user_add(state: State, username: str, display_name: str) -> None:
     """Add the user USERNAME (3-32 characters of a-z, 0-9 and _).
@@ -31,10 +31,10 @@ def user_add(state: State, username: str, display_name: str) -> None:
 
 
 @user_group.command("list")
-@json_option
+@global_options
 @pass_state
 def user_list(state: State) -> None:
-    """List every user."""
+    """List every user: username, display name and when they joined."""
     users = state.store().list_users()
     emit(
         state.json,
