@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +48,7 @@ from post001.core.models import (
     ReviewItem,
     Revision,
     Role,
+    Share,
     ShareOutcome,
     ShareStatus,
     User,
@@ -248,23 +250,27 @@ class SqlStore(Store):
         row = self._post_row(conn, post_id)
         return R.to_post(row, R.load_shares(conn, [row], self._user_id)[row.id])
 
-    def _targets(self, conn: sa.Connection, post_id: UUID, *, as_user: UUID | None = None
-                 ) -> list[tuple[Any, publishing.Target]]:
-        """The post's shares with the author's standing in each collective."""
-        who = as_user or self._user_id
+    def _targets(self, conn: sa.Connection, post_id: UUID, *, as_user: UUID,
+                 counts: bool = True) -> list[tuple[Any, publishing.Target]]:
+        """The post's shares (every column, plus who decided) with the author's standing
+        in each collective. Member counts only when the caller needs the reach."""
         mine = t.members.alias("mine")
+        decider = t.users.alias("decider")
+        member_count = _MEMBER_COUNT if counts else sa.literal(0)
         rows = conn.execute(
-            sa.select(t.shares.c.collective_id, t.shares.c.status, t.collectives.c.slug,
-                      t.collectives.c.name, t.collectives.c.require_approval,
-                      mine.c.role, _MEMBER_COUNT.label("member_count"))
+            sa.select(t.shares, t.collectives.c.slug, t.collectives.c.name.label("cname"),
+                      t.collectives.c.require_approval, mine.c.role,
+                      decider.c.username.label("decider"),
+                      member_count.label("member_count"))
             .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
             .outerjoin(mine, sa.and_(mine.c.collective_id == t.shares.c.collective_id,
-                                     mine.c.member_id == who))
+                                     mine.c.member_id == as_user))
+            .outerjoin(decider, decider.c.id == t.shares.c.decided_by)
             .where(t.shares.c.post_id == post_id)
             .order_by(t.shares.c.display_order, t.collectives.c.name)
         ).all()
         return [
-            (r, publishing.Target(slug=r.slug, name=r.name,
+            (r, publishing.Target(slug=r.slug, name=r.cname,
                                   role=Role(r.role) if r.role else None,
                                   require_approval=bool(r.require_approval),
                                   member_count=int(r.member_count)))
@@ -856,10 +862,10 @@ class SqlStore(Store):
     def preflight(self, post_id: UUID) -> Preflight:
         with self._tx(read_only=True) as conn:
             post = self._own_post(conn, post_id)
-            return self._plan(conn, post)
+            targets = self._targets(conn, post.id, as_user=post.author_id)
+            return self._plan(post, [target for _, target in targets])
 
-    def _plan(self, conn: sa.Connection, post: Any) -> Preflight:
-        targets = [target for _, target in self._targets(conn, post.id, as_user=post.author_id)]
+    def _plan(self, post: Any, targets: Sequence[publishing.Target]) -> Preflight:
         return publishing.preflight(
             title=post.title or "", content=post.content or "", targets=targets,
             max_collectives=self._settings.max_collectives_per_post,
@@ -892,9 +898,14 @@ class SqlStore(Store):
 
     def _publish_locked(self, conn: sa.Connection, post: Any, *, actor: UUID,
                         via_scheduler: bool = False) -> PublishResult:
-        """Publish (or schedule) a post whose row this transaction holds."""
+        """Publish (or schedule) a post whose row this transaction holds.
+
+        A fixed number of statements whatever the number of collectives: read the
+        shares once, update the post, one UPDATE per resulting share status, one
+        multi-row audit INSERT; the answer is built from what was written."""
         now = self._now()
-        plan = self._plan(conn, post)
+        shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
+        plan = self._plan(post, [target for _, target in shares])
         if not plan.can_publish:
             first = plan.errors[0]
             not_allowed = [e.collective for e in plan.errors if e.collective]
@@ -907,47 +918,61 @@ class SqlStore(Store):
                      and as_utc(post.publish_at) > now)
         events: list[dict[str, Any]] = []
         extra = {"via": "scheduler"} if via_scheduler else {}
+        changes: dict[str, Any] = {"version": post.version + 1, "updated_at": now}
+        new_status: dict[UUID, ShareStatus] = {}
         if scheduled:
-            conn.execute(t.posts.update().where(t.posts.c.id == post.id).values(
-                status=PostStatus.SCHEDULED.value, version=post.version + 1, updated_at=now))
+            changes["status"] = PostStatus.SCHEDULED.value
             events.append({"action": "post.scheduled", "post_id": post.id,
                            "old": {"status": post.status},
                            "new": {"status": "scheduled",
                                    "publish_at": as_utc(post.publish_at).isoformat()}})
         else:
-            conn.execute(t.posts.update().where(t.posts.c.id == post.id).values(
-                status=PostStatus.PUBLISHED.value, version=post.version + 1,
-                published_at=now if post.status != PostStatus.PUBLISHED else post.published_at,
-                updated_at=now))
+            changes["status"] = PostStatus.PUBLISHED.value
+            if post.status != PostStatus.PUBLISHED:
+                changes["published_at"] = now
             events.append({"action": "post.published", "post_id": post.id,
                            "old": {"status": post.status},
                            "new": {"status": "published", **extra}})
-            by_status: dict[ShareStatus, list[Any]] = {}
-            for row, target in self._targets(conn, post.id, as_user=post.author_id):
+            for row, target in shares:
                 if row.status != ShareStatus.DRAFT:
                     continue  # decided shares keep their status (pending, published, rejected)
                 status = permissions.share_status_on_publish(
                     role=target.role, require_approval=target.require_approval)
                 assert status is not None  # the plan allowed it
-                by_status.setdefault(status, []).append(row)
-            for status, rows in by_status.items():
+                new_status[row.collective_id] = status
+            for status in set(new_status.values()):
+                ids = [cid for cid, s in new_status.items() if s is status]
                 conn.execute(
                     t.shares.update()
-                    .where(t.shares.c.post_id == post.id,
-                           t.shares.c.collective_id.in_([r.collective_id for r in rows]))
+                    .where(t.shares.c.post_id == post.id, t.shares.c.collective_id.in_(ids))
                     .values(status=status.value, shared_at=now, shared_by=post.author_id,
                             **_SHARE_FIELDS_RESET))
-                events.extend({"action": "share.status_changed", "post_id": post.id,
-                               "collective_id": r.collective_id, "old": {"status": "draft"},
-                               "new": {"status": status.value, **extra}} for r in rows)
+            events.extend({"action": "share.status_changed", "post_id": post.id,
+                           "collective_id": cid, "old": {"status": "draft"},
+                           "new": {"status": status.value, **extra}}
+                          for cid, status in new_status.items())
+        conn.execute(t.posts.update().where(t.posts.c.id == post.id).values(**changes))
         self._audit(conn, events, actor=actor)
-        out = self._post_out(conn, post.id)
+        out_shares = [
+            Share(collective_id=row.collective_id, collective=row.slug,
+                  collective_name=row.cname, status=new_status[row.collective_id],
+                  shared_by=post.author, shared_at=now, display_order=row.display_order)
+            if row.collective_id in new_status else
+            Share(collective_id=row.collective_id, collective=row.slug,
+                  collective_name=row.cname, status=ShareStatus(row.status),
+                  shared_by=post.author if row.shared_by == post.author_id else None,
+                  shared_at=row.shared_at, display_order=row.display_order,
+                  decided_by=row.decider, decided_at=row.decided_at,
+                  rejection_reason=row.rejection_reason)
+            for row, _ in shares
+        ]
+        out = R.to_post(SimpleNamespace(**{**post._mapping, **changes}), out_shares)
         return PublishResult(
             post=out,
             scheduled=scheduled,
             outcomes=[ShareOutcome(collective=s.collective, collective_name=s.collective_name,
                                    status=s.status, rejection_reason=s.rejection_reason)
-                      for s in out.shares],
+                      for s in out_shares],
         )
 
     def unpublish(self, post_id: UUID) -> Post:
