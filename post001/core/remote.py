@@ -363,8 +363,10 @@ class RemoteStore(Store):
         return self._one(Post, self._request("POST", f"{API}/posts/{post_id}/unpublish").json())
 
     def publish_due(self, now: datetime | None = None) -> list[UUID]:
-        """Ask the server to run its scheduler now (by the server's clock, not `now`)."""
-        data = self._request("POST", f"{API}/scheduler/run").json()
+        """Ask the server to run its scheduler now. A `now` later than the server's clock
+        is honoured only by a server that trusts client clocks (a test server)."""
+        body = {"now": now.isoformat()} if now is not None else None
+        data = self._request("POST", f"{API}/scheduler/run", json=body).json()
         return [UUID(str(v)) for v in data["published"]]
 
     # --- reviews ------------------------------------------------------------------------

@@ -1188,7 +1188,7 @@ class SqlStore(Store):
         with self._tx(read_only=True) as conn:
             if self._pg:
                 tsq = sa.func.websearch_to_tsquery("english", query)
-                vector = sa.literal_column("posts.search_vector")
+                vector: sa.ColumnElement[Any] = sa.literal_column("posts.search_vector")
                 q = (R.post_select()
                      .where(t.posts.c.status == PostStatus.PUBLISHED.value,
                             vector.op("@@")(tsq), self._readable_clause())
