@@ -1,0 +1,117 @@
+"""The composition root of the server: settings in, a FastAPI app out.
+
+Nothing here runs at import time. `create_app()` builds the engines (the database is
+migrated first unless `migrate=False`), and the lifespan starts the scheduler. Tests and
+`post001 serve` build the app the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from post001.core.clock import Clock, utcnow
+from post001.core.config import FeatureFlags, Settings, default_database_url
+from post001.core.sql.schema import ensure_schema
+from post001.server import errors
+from post001.server.auth import LoginLimiter
+from post001.server.config import ServerSettings
+from post001.server.context import ServerContext
+from post001.server.db import admin_engine, check_rls, server_engine
+from post001.server.middleware import GuardMiddleware, Metrics
+from post001.server.routers import activity, auth, collectives, health, me, posts
+from post001.server.scheduler import scheduler_loop
+
+log = logging.getLogger("post001.server")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    server: ServerSettings | None = None,
+    engine: sa.Engine | None = None,
+    system_engine: sa.Engine | None = None,
+    flags: FeatureFlags | None = None,
+    clock: Clock | None = None,
+    scheduler: bool = True,
+    migrate: bool = True,
+) -> FastAPI:
+    """The post001 API.
+
+    `database_url` (else `settings.database_url`, else the local SQLite default) names
+    the database; pass `engine` (and `system_engine` for the scheduler) to share engines,
+    e.g. in tests. `scheduler=False` leaves publishing due posts to
+    `POST /api/v1/scheduler/run`.
+    """
+    settings = settings or Settings()
+    server = server or ServerSettings()
+    url = database_url or settings.database_url or default_database_url()
+    if engine is None and migrate:
+        admin = admin_engine(url)
+        try:
+            ensure_schema(admin)
+        finally:
+            admin.dispose()
+    owns = engine is None
+    if engine is None:
+        engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size)
+    if system_engine is None:
+        system_engine = (
+            server_engine(url, app_role=server.app_role, system=True, pool_size=2,
+                          max_overflow=2)
+            if engine.dialect.name == "postgresql" else engine
+        )
+    ctx = ServerContext(
+        engine=engine,
+        system_engine=system_engine,
+        settings=settings,
+        server=server,
+        flags=flags or FeatureFlags(),
+        clock=clock or utcnow,
+        metrics=Metrics(),
+        limiter=LoginLimiter(server.login_attempts_per_minute),
+        owns_engines=owns,
+    )
+    ctx.rls = check_rls(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if scheduler:
+            task = asyncio.create_task(scheduler_loop(ctx, settings.scheduler_interval))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            ctx.close()
+
+    app = FastAPI(
+        title="post001",
+        version="0.1.0",
+        description="Write one post, publish it to many collectives.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (me, collectives, posts, activity, auth, health):
+        app.include_router(module.router)
+    app.add_middleware(GuardMiddleware, max_body_bytes=server.max_body_bytes,
+                       metrics=ctx.metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For `uvicorn --factory` (several workers): everything from POST001_* variables."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app(migrate=False)
+
+

@@ -1,0 +1,138 @@
+"""One plain ASGI middleware: request ids, the body size limit, and timing metrics.
+
+Written against raw ASGI (not BaseHTTPMiddleware) so it adds microseconds, and so an
+oversized body is refused before any of it reaches a handler.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass(slots=True)
+class Sample:
+    at: float
+    method: str
+    path: str
+    status: int
+    ms: float
+
+
+class Metrics:
+    """Recent requests (a bounded window) for /api/health/post-creation."""
+
+    def __init__(self, window_seconds: float = 300.0, max_samples: int = 20_000) -> None:
+        self.window_seconds = window_seconds
+        self._samples: deque[Sample] = deque(maxlen=max_samples)
+        self._lock = threading.Lock()
+
+    def record(self, sample: Sample) -> None:
+        with self._lock:
+            self._samples.append(sample)
+
+    def recent(self) -> list[Sample]:
+        cutoff = time.monotonic() - self.window_seconds
+        with self._lock:
+            return [s for s in self._samples if s.at >= cutoff]
+
+
+def _error_body(status: int, message: str, details: dict[str, Any]) -> bytes:
+    return json.dumps({"error": {"category": "validation", "message": message,
+                                 "field": "body", "details": details}}).encode()
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def _too_large(self, send: Send, size: int | None, request_id: str) -> None:
+        limit = self.max_body_bytes
+        text = (f"The request body is {size:,} bytes; the limit is {limit:,}." if size
+                else f"The request body is over the limit of {limit:,} bytes.")
+        body = _error_body(413, text, {"limit": limit, **({"size": size} if size else {})})
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+            (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status_holder = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"],
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length")
+            if length is not None:
+                try:
+                    size = int(length)
+                except ValueError:
+                    size = -1
+                if size > self.max_body_bytes:
+                    status_holder[0] = 413
+                    await self._too_large(send, size, request_id)
+                    return
+            if scope.get("method") in ("POST", "PUT", "PATCH", "DELETE") and length is None:
+                # No declared length (chunked): read it here, up to the limit.
+                chunks: list[bytes] = []
+                total = 0
+                more = True
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    total += len(chunk)
+                    if total > self.max_body_bytes:
+                        status_holder[0] = 413
+                        await self._too_large(send, None, request_id)
+                        return
+                    chunks.append(chunk)
+                    more = bool(message.get("more_body"))
+                body = b"".join(chunks)
+                replayed = [False]
+
+                async def replay() -> Message:
+                    if not replayed[0]:
+                        replayed[0] = True
+                        return {"type": "http.request", "body": body, "more_body": False}
+                    return await receive()
+
+                await self.app(scope, replay, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or scope.get("path", "")
+            self.metrics.record(Sample(at=started, method=scope.get("method", ""), path=path,
+                                       status=status_holder[0],
+                                       ms=(time.monotonic() - started) * 1000))

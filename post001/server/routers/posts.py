@@ -1,0 +1,189 @@
+"""Posts, their shares, publishing and moderation decisions.
+
+Updates need `If-Match: "<version>"` (428 without it, 412 when stale, with the current
+version in the body). Publish takes an `Idempotency-Key`: the store keeps each key's
+result inside the publish transaction (a retry gets it back; a key reused for another
+post is 422); this module adds the in-flight case (409 while the first still runs).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Body, Header, Path, Response, status
+
+from post001.core.errors import ConflictError
+from post001.core.models import (
+    Post,
+    PostCreate,
+    PostStatus,
+    PostSummary,
+    PostUpdate,
+    Preflight,
+    PublishResult,
+    Revision,
+)
+from post001.server.context import Ctx, PageDep, Principal, StoreDep
+from post001.server.errors import MalformedRequest, PreconditionRequired
+from post001.server.routers import api_router, etag
+from post001.server.schemas import CollectiveSelection, Rejection, SavedDraft
+
+router = api_router("posts")
+
+SlugPath = Annotated[str, Path(min_length=1, max_length=200)]
+IfMatch = Annotated[str | None, Header(description='The post\'s ETag, e.g. "3"',
+                                       max_length=100)]
+
+
+def expected_version(if_match: str | None) -> int:
+    if if_match is None:
+        raise PreconditionRequired(
+            'This update needs an If-Match header with the version it is based on '
+            '(the post\'s ETag, e.g. If-Match: "3").', field="If-Match")
+    value = if_match.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise MalformedRequest(f'If-Match {if_match!r} is not a post version like "3".',
+                               field="If-Match")
+    return int(value)
+
+
+@router.post("/posts", response_model=Post, status_code=status.HTTP_201_CREATED)
+def create_post(store: StoreDep, response: Response,
+                body: Annotated[PostCreate | None, Body()] = None) -> Post:
+    post = store.create_post(body)
+    response.headers["Location"] = f"/api/v1/posts/{post.id}"
+    return etag(response, post)
+
+
+@router.get("/posts", response_model=list[PostSummary])
+def list_posts(store: StoreDep, page: PageDep, status: PostStatus | None = None
+               ) -> list[PostSummary]:
+    return store.list_posts(status)[page.offset:page.end]
+
+
+@router.get("/posts/{post_id}", response_model=Post)
+def get_post(post_id: UUID, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.get_post(post_id))
+
+
+@router.patch("/posts/{post_id}", response_model=Post)
+def update_post(post_id: UUID, body: PostUpdate, store: StoreDep, response: Response,
+                if_match: IfMatch = None) -> Post:
+    version = expected_version(if_match)
+    return etag(response, store.update_post(post_id, body, expected_version=version))
+
+
+@router.patch("/posts/{post_id}/draft", response_model=SavedDraft)
+def save_draft(post_id: UUID, body: PostUpdate, store: StoreDep, response: Response,
+               if_match: IfMatch = None) -> SavedDraft:
+    """Auto-save: like PATCH /posts/{id} but answers only the new version."""
+    version = store.save_draft(post_id, body, expected_version=expected_version(if_match))
+    response.headers["ETag"] = f'"{version}"'
+    return SavedDraft(id=post_id, version=version)
+
+
+@router.post("/posts/{post_id}/archive", response_model=Post)
+def archive_post(post_id: UUID, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.archive_post(post_id))
+
+
+@router.get("/posts/{post_id}/revisions", response_model=list[Revision])
+def revisions(post_id: UUID, store: StoreDep, page: PageDep) -> list[Revision]:
+    return store.revisions(post_id)[page.offset:page.end]
+
+
+@router.post("/posts/{post_id}/revisions/{version}/restore", response_model=Post)
+def restore_revision(post_id: UUID, version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                     store: StoreDep, response: Response) -> Post:
+    return etag(response, store.restore_revision(post_id, version))
+
+
+# --- shares ----------------------------------------------------------------------------
+
+
+@router.put("/posts/{post_id}/collectives", response_model=Post)
+def set_collectives(post_id: UUID, body: CollectiveSelection, store: StoreDep,
+                    response: Response) -> Post:
+    return etag(response, store.set_collectives(post_id, body.collectives))
+
+
+@router.put("/posts/{post_id}/collectives/{slug}", response_model=Post)
+def add_share(post_id: UUID, slug: SlugPath, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.add_share(post_id, slug))
+
+
+@router.delete("/posts/{post_id}/collectives/{slug}", response_model=Post,
+               responses={204: {"description": "Removed; the post is no longer visible to you"}})
+def remove_share(post_id: UUID, slug: SlugPath, store: StoreDep, response: Response
+                 ) -> Post | Response:
+    post = store.remove_share(post_id, slug)
+    if post is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return etag(response, post)
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+@router.get("/posts/{post_id}/preflight", response_model=Preflight)
+def preflight(post_id: UUID, store: StoreDep) -> Preflight:
+    return store.preflight(post_id)
+
+
+@router.post("/posts/{post_id}/publish", response_model=PublishResult)
+def publish(
+    post_id: UUID,
+    store: StoreDep,
+    ctx: Ctx,
+    principal: Principal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> PublishResult:
+    if idempotency_key is None:
+        result = store.publish(post_id)
+    else:
+        ctx.begin_publish(principal.user_id, idempotency_key)
+        try:
+            result = store.publish(post_id, idempotency_key=idempotency_key)
+        except ConflictError as err:
+            if err.current_version == 0:
+                # Another worker committed this key first (its row won the primary key).
+                raise ConflictError(
+                    "A publish with this Idempotency-Key ran at the same moment; retry "
+                    "to get its result.", current_version=0,
+                    details={"reason": "in_flight"}) from err
+            raise
+        finally:
+            ctx.end_publish(principal.user_id, idempotency_key)
+        if result.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+    response.headers["ETag"] = f'"{result.post.version}"'
+    return result
+
+
+@router.post("/posts/{post_id}/unpublish", response_model=Post)
+def unpublish(post_id: UUID, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.unpublish(post_id))
+
+
+# --- moderation ------------------------------------------------------------------------
+
+
+@router.post("/posts/{post_id}/collectives/{slug}/approve", response_model=Post)
+def approve(post_id: UUID, slug: SlugPath, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.approve(post_id, slug))
+
+
+@router.post("/posts/{post_id}/collectives/{slug}/reject", response_model=Post)
+def reject(post_id: UUID, slug: SlugPath, body: Rejection, store: StoreDep,
+           response: Response) -> Post:
+    return etag(response, store.reject(post_id, slug, body.reason))
+
+
+@router.post("/posts/{post_id}/collectives/{slug}/resubmit", response_model=Post)
+def resubmit(post_id: UUID, slug: SlugPath, store: StoreDep, response: Response) -> Post:
+    return etag(response, store.resubmit(post_id, slug))
