@@ -320,6 +320,20 @@ def test_scheduled_posts_really_go_out_once(world: dict[str, Store], clock: Any)
     assert event.actor == "alice"  # the author, not whoever ran the scheduler
 
 
+def test_a_scheduled_post_can_be_moved_but_not_left_without_a_time(
+        world: dict[str, Store], clock: Any) -> None:
+    alice = world["alice"]
+    post = _draft(alice, to=["tech"], publish_at=clock() + timedelta(hours=1))
+    version = alice.publish(post.id).post.version
+    with pytest.raises(ValidationError) as caught:
+        alice.save_draft(post.id, PostUpdate(publish_at=None), expected_version=version)
+    assert caught.value.field == "publish_at"
+    version = alice.save_draft(post.id, PostUpdate(publish_at=clock() + timedelta(hours=3)),
+                               expected_version=version)
+    assert alice.publish_due(clock() + timedelta(hours=2)) == []
+    assert alice.publish_due(clock() + timedelta(hours=4)) == [post.id]
+
+
 def test_unpublish_returns_post_and_shares_to_draft(world: dict[str, Store]) -> None:
     alice = world["alice"]
     post = _draft(alice, to=["tech", "poetry"])

@@ -627,6 +627,10 @@ class SqlStore(Store):
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
         values = self._writable(changes)
+        if "publish_at" in values:
+            # Rescheduling needs the post's status: the general path checks it.
+            with self._tx() as conn:
+                return int(self._save(conn, post_id, values, expected_version).version)
         if "title" in values:
             values["slug"] = post_slug(values["title"], post_id)
         try:
@@ -678,7 +682,7 @@ class SqlStore(Store):
             .where(t.posts.c.id == post_id, t.posts.c.author_id == self._user_id,
                    t.posts.c.version == expected_version)
             .values(**values, version=t.posts.c.version + 1, updated_at=now)
-            .returning(t.posts.c.version, t.posts.c.status)
+            .returning(t.posts.c.version, t.posts.c.status, t.posts.c.publish_at)
         ).first()
         if result is None:
             current = self._own_post(conn, post_id)
@@ -687,6 +691,10 @@ class SqlStore(Store):
                 f"your changes were based on version {expected_version}).",
                 current_version=current.version,
             )
+        if result.status == PostStatus.SCHEDULED and result.publish_at is None:
+            # Rolls the whole write back: a scheduled post without a time would never go out.
+            raise ValidationError("publish_at: a scheduled post needs a time; unpublish it "
+                                  "to return it to draft instead.", field="publish_at")
         # Revision snapshots are taken by the database (migration 0005) as rows change.
         if should_prune(result.version):
             self._prune_revisions(conn, post_id)
