@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-
 from remote_support import (
     ASGI_BASE_URL,
     asgi_client,
