@@ -686,3 +686,15 @@ def test_unexpected_failures_are_one_clean_line(sqlite_cli: Cli,
     converted = app.as_post001_error(lost, url="postgresql://u:pw@host/db")
     assert converted.category == "database"
     assert "disk I/O error" in converted.message and "pw" not in converted.message
+
+
+def test_start_up_imports_no_heavy_modules() -> None:
+    """`post001 --help` stays quick: databases, YAML and the TUI load only when used."""
+    code = (
+        "import sys, post001.cli.main; "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg', 'yaml', 'textual', "
+        "'httpx') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"

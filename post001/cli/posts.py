@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -20,12 +20,6 @@ from post001.cli.output import (
     when,
 )
 from post001.core.errors import Post001Error
-from post001.core.frontmatter_io import (
-    PostDocument,
-    parse_datetime,
-    read_post_document,
-    render_post_document,
-)
 from post001.core.models import (
     Outcome,
     Post,
@@ -36,6 +30,9 @@ from post001.core.models import (
     PublishResult,
 )
 from post001.core.text import word_count
+
+if TYPE_CHECKING:
+    from post001.core.frontmatter_io import PostDocument
 
 STATUSES = [status.value for status in PostStatus]
 
@@ -57,6 +54,9 @@ def post_group() -> None:
 
 
 def _read_file(file: IO[str] | None) -> PostDocument:
+    # YAML is imported only by the commands that read or write files.
+    from post001.core.frontmatter_io import PostDocument, read_post_document
+
     if file is None:
         return PostDocument()
     doc = read_post_document(file.read())
@@ -137,6 +137,8 @@ def post_new(
       post001 post new --file hello.md --to weekend-bakers --to bread --publish
       echo "Body text" | post001 post new --title Quick --file -
     """
+    from post001.core.frontmatter_io import parse_datetime
+
     doc = _read_file(file)
     fields = dict(doc.fields)
     if title is not None:
@@ -394,6 +396,8 @@ def post_export(state: State, post_id: str, out: Path | None) -> None:
 
     ID is a post id or a unique prefix of one (4+ hex digits, see `post001 post list`).
     """
+    from post001.core.frontmatter_io import render_post_document
+
     post = state.store().get_post(resolve_post_id(state, post_id))
     document = render_post_document(post)
     if out is not None:
