@@ -1,0 +1,295 @@
+"""Row-level security in plain SQL: role x table x operation against an allow/deny table.
+
+Each check runs in its own transaction as the application role (`SET LOCAL ROLE
+post001_app`) acting as one user (`post001.user_id`), exactly as the server's
+connections do, and is rolled back. SELECT is allowed when the row is visible;
+INSERT when it succeeds; UPDATE and DELETE when they touch the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+ALLOW, DENY = "allow", "deny"
+
+
+@dataclass
+class World:
+    ids: dict[str, uuid.UUID]
+
+
+def _u() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@pytest.fixture
+def world(admin: sa.Engine) -> Iterator[World]:
+    """alice owns collective C; bob is its editor, dave a member; erin is an outsider.
+    alice has a draft D, a public published P, a private published Q (both shared
+    published to C), and R, published with a share pending review in C."""
+    ids = {name: _u() for name in (
+        "alice", "bob", "dave", "erin", "C", "D", "P", "Q", "R", "audit_c", "audit_d",
+        "share_P", "share_Q", "share_R", "rev_D", "tok_alice")}
+    with admin.begin() as conn:
+        for name in ("alice", "bob", "dave", "erin"):
+            conn.execute(sa.text("INSERT INTO users (id, username, created_at) "
+                                 "VALUES (:id, :n, :t)"), {"id": ids[name], "n": name, "t": T0})
+        conn.execute(sa.text(
+            "INSERT INTO collectives (id, slug, name, owner_id, require_approval, created_at,"
+            " updated_at) VALUES (:id, 'c', 'C', :o, false, :t, :t)"),
+            {"id": ids["C"], "o": ids["alice"], "t": T0})
+        for name, role in (("alice", "owner"), ("bob", "editor"), ("dave", "member")):
+            conn.execute(sa.text(
+                "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+                " VALUES (:id, :c, :m, :r, :t)"),
+                {"id": _u(), "c": ids["C"], "m": ids[name], "r": role, "t": T0})
+        for name, status, public in (("D", "draft", True), ("P", "published", True),
+                                     ("Q", "published", False), ("R", "published", False)):
+            conn.execute(sa.text(
+                "INSERT INTO posts (id, author_id, title, status, is_public, slug, created_at,"
+                " updated_at, version) VALUES (:id, :a, :title, :s, :p, :slug, :t, :t, 1)"),
+                {"id": ids[name], "a": ids["alice"], "title": name, "s": status, "p": public,
+                 "slug": f"post-{ids[name]}", "t": T0})
+        for post, status in (("P", "published"), ("Q", "published"),
+                             ("R", "pending_approval")):
+            conn.execute(sa.text(
+                "INSERT INTO post_collectives (id, post_id, collective_id, status, shared_by,"
+                " shared_at, display_order) VALUES (:id, :p, :c, :s, :a, :t, 0)"),
+                {"id": ids[f"share_{post}"], "p": ids[post], "c": ids["C"], "s": status,
+                 "a": ids["alice"], "t": T0})
+        conn.execute(sa.text(
+            "INSERT INTO post_revisions (id, post_id, version, title, subtitle, content,"
+            " saved_at) VALUES (:id, :p, 1, 'D', '', '', :t)"),
+            {"id": ids["rev_D"], "p": ids["D"], "t": T0})
+        for key, post, coll in (("audit_c", None, "C"), ("audit_d", "D", None)):
+            conn.execute(sa.text(
+                "INSERT INTO audit_events (id, at, actor_id, action, post_id, collective_id)"
+                " VALUES (:id, :t, :a, 'x', :p, :c)"),
+                {"id": ids[key], "t": T0, "a": ids["alice"],
+                 "p": ids[post] if post else None, "c": ids[coll] if coll else None})
+        conn.execute(sa.text(
+            "INSERT INTO idempotency_keys (user_id, key, post_id, response, created_at)"
+            " VALUES (:u, 'k', :p, '{}'::jsonb, :t)"),
+            {"u": ids["alice"], "p": ids["P"], "t": T0})
+        conn.execute(sa.text(
+            "INSERT INTO api_tokens (id, user_id, token_hash, name, created_at)"
+            " VALUES (:id, :u, 'h', '', :t)"), {"id": ids["tok_alice"], "u": ids["alice"], "t": T0})
+        conn.execute(sa.text(
+            "INSERT INTO user_passwords (user_id, password_hash, updated_at)"
+            " VALUES (:u, 'x', :t)"), {"u": ids["alice"], "t": T0})
+    yield World(ids)
+
+
+def _attempt(admin: sa.Engine, world: World, actor: str | None, sql: str,
+             system: bool = False) -> str:
+    params = {k: str(v) for k, v in world.ids.items()}
+    with admin.connect() as conn:
+        tx = conn.begin()
+        try:
+            conn.execute(sa.text("SET LOCAL ROLE post001_app"))
+            if actor is not None:
+                conn.execute(sa.text("SELECT set_config('post001.user_id', :u, true)"),
+                             {"u": str(world.ids[actor])})
+            if system:
+                conn.execute(sa.text("SELECT set_config('post001.system', 'on', true)"))
+            result = conn.execute(sa.text(sql), params)
+            if sql.lstrip().upper().startswith("SELECT"):
+                return ALLOW if result.first() is not None else DENY
+            if sql.lstrip().upper().startswith("INSERT"):
+                return ALLOW
+            return ALLOW if result.rowcount > 0 else DENY
+        except (sa_exc.ProgrammingError, sa_exc.InternalError, sa_exc.DBAPIError):
+            return DENY
+        finally:
+            tx.rollback()
+
+
+NEW = "gen_random_uuid()"
+NOW = "now()"
+# (case, actor, sql, expected)
+MATRIX: list[tuple[str, str | None, str, str]] = [
+    # posts: read rules
+    ("draft visible to its author", "alice", "SELECT 1 FROM posts WHERE id = :D", ALLOW),
+    ("draft invisible to the editor", "bob", "SELECT 1 FROM posts WHERE id = :D", DENY),
+    ("draft invisible to a member", "dave", "SELECT 1 FROM posts WHERE id = :D", DENY),
+    ("draft invisible to an outsider", "erin", "SELECT 1 FROM posts WHERE id = :D", DENY),
+    ("draft invisible to nobody-in-particular", None, "SELECT 1 FROM posts WHERE id = :D", DENY),
+    ("public post visible to outsider", "erin", "SELECT 1 FROM posts WHERE id = :P", ALLOW),
+    ("public post visible without a user", None, "SELECT 1 FROM posts WHERE id = :P", ALLOW),
+    ("private post visible to member where published", "dave",
+     "SELECT 1 FROM posts WHERE id = :Q", ALLOW),
+    ("private post invisible to outsider", "erin", "SELECT 1 FROM posts WHERE id = :Q", DENY),
+    ("pending post visible to the moderator", "bob", "SELECT 1 FROM posts WHERE id = :R", ALLOW),
+    ("pending post invisible to a member", "dave", "SELECT 1 FROM posts WHERE id = :R", DENY),
+    # posts: writes
+    ("author edits own draft", "alice", "UPDATE posts SET title = 'x' WHERE id = :D", ALLOW),
+    ("editor cannot edit someone's draft", "bob",
+     "UPDATE posts SET title = 'x' WHERE id = :D", DENY),
+    ("editor cannot edit a post shared to their collective", "bob",
+     "UPDATE posts SET title = 'x' WHERE id = :Q", DENY),
+    ("member cannot edit a readable post", "dave",
+     "UPDATE posts SET title = 'x' WHERE id = :Q", DENY),
+    ("outsider cannot publish a draft", "erin",
+     "UPDATE posts SET status = 'published' WHERE id = :D", DENY),
+    ("nobody reassigns authorship", "alice",
+     "UPDATE posts SET author_id = :bob WHERE id = :D", DENY),
+    ("author deletes own draft", "alice", "DELETE FROM posts WHERE id = :D", ALLOW),
+    ("others cannot delete it", "bob", "DELETE FROM posts WHERE id = :Q", DENY),
+    ("write a post as yourself", "erin",
+     f"INSERT INTO posts (id, author_id, title, status, is_public, created_at, updated_at,"
+     f" version) VALUES ({NEW}, :erin, 't', 'draft', true, {NOW}, {NOW}, 1)", ALLOW),
+    ("write a post as someone else", "erin",
+     f"INSERT INTO posts (id, author_id, title, status, is_public, created_at, updated_at,"
+     f" version) VALUES ({NEW}, :alice, 't', 'draft', true, {NOW}, {NOW}, 1)", DENY),
+    # shares
+    ("author shares own draft", "alice",
+     "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
+     f" VALUES ({NEW}, :D, :C, 'draft', 0)", ALLOW),
+    ("a member cannot insert a share of another's post", "dave",
+     "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
+     f" VALUES ({NEW}, :D, :C, 'published', 0)", DENY),
+    ("an outsider cannot share into a collective", "erin",
+     "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
+     f" VALUES ({NEW}, :D, :C, 'draft', 0)", DENY),
+    ("pending share visible to the author", "alice",
+     "SELECT 1 FROM post_collectives WHERE id = :share_R", ALLOW),
+    ("pending share visible to the moderator", "bob",
+     "SELECT 1 FROM post_collectives WHERE id = :share_R", ALLOW),
+    ("pending share invisible to a member", "dave",
+     "SELECT 1 FROM post_collectives WHERE id = :share_R", DENY),
+    ("published share visible to a reader of its post", "dave",
+     "SELECT 1 FROM post_collectives WHERE id = :share_Q", ALLOW),
+    ("published private share invisible to outsider", "erin",
+     "SELECT 1 FROM post_collectives WHERE id = :share_Q", DENY),
+    ("moderator approves", "bob",
+     "UPDATE post_collectives SET status = 'published' WHERE id = :share_R", ALLOW),
+    ("member cannot approve", "dave",
+     "UPDATE post_collectives SET status = 'published' WHERE id = :share_R", DENY),
+    ("moderator removes a share", "bob", "DELETE FROM post_collectives WHERE id = :share_Q",
+     ALLOW),
+    ("member cannot remove a share", "dave",
+     "DELETE FROM post_collectives WHERE id = :share_Q", DENY),
+    ("outsider cannot remove a share", "erin",
+     "DELETE FROM post_collectives WHERE id = :share_P", DENY),
+    # memberships
+    ("member sees fellow members", "dave",
+     "SELECT 1 FROM collective_members WHERE collective_id = :C AND member_id = :bob", ALLOW),
+    ("outsider sees no memberships", "erin",
+     "SELECT 1 FROM collective_members WHERE collective_id = :C", DENY),
+    ("member cannot add members", "dave",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'member', {NOW})", DENY),
+    ("outsider cannot join by themself", "erin",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'admin', {NOW})", DENY),
+    ("owner adds members", "alice",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'member', {NOW})", ALLOW),
+    ("editor cannot change roles", "bob",
+     "UPDATE collective_members SET role = 'admin' WHERE member_id = :bob", DENY),
+    ("owner changes roles", "alice",
+     "UPDATE collective_members SET role = 'author' WHERE member_id = :dave", ALLOW),
+    ("nobody removes the owner", "alice",
+     "DELETE FROM collective_members WHERE member_id = :alice", DENY),
+    ("a member may leave", "dave", "DELETE FROM collective_members WHERE member_id = :dave",
+     ALLOW),
+    ("a member cannot remove another", "dave",
+     "DELETE FROM collective_members WHERE member_id = :bob", DENY),
+    ("member cannot change settings", "dave",
+     "UPDATE collectives SET require_approval = true WHERE id = :C", DENY),
+    ("owner changes settings", "alice",
+     "UPDATE collectives SET require_approval = true WHERE id = :C", ALLOW),
+    # revisions
+    ("author reads revisions", "alice", "SELECT 1 FROM post_revisions WHERE id = :rev_D", ALLOW),
+    ("others cannot read revisions", "bob", "SELECT 1 FROM post_revisions WHERE id = :rev_D",
+     DENY),
+    ("others cannot write revisions", "bob",
+     "INSERT INTO post_revisions (id, post_id, version, title, subtitle, content, saved_at)"
+     f" VALUES ({NEW}, :D, 9, 'x', '', '', {NOW})", DENY),
+    # audit: append-only
+    ("actor reads own event", "alice", "SELECT 1 FROM audit_events WHERE id = :audit_c", ALLOW),
+    ("member cannot read collective events", "dave",
+     "SELECT 1 FROM audit_events WHERE id = :audit_c", DENY),
+    ("outsider cannot read events", "erin", "SELECT 1 FROM audit_events WHERE id = :audit_d",
+     DENY),
+    ("append an event as yourself", "dave",
+     f"INSERT INTO audit_events (id, at, actor_id, action) VALUES ({NEW}, {NOW}, :dave, 'x')",
+     ALLOW),
+    ("append an event crediting someone else", "dave",
+     f"INSERT INTO audit_events (id, at, actor_id, action) VALUES ({NEW}, {NOW}, :alice, 'x')",
+     DENY),
+    ("the actor cannot update an event", "alice",
+     "UPDATE audit_events SET action = 'y' WHERE id = :audit_c", DENY),
+    ("the actor cannot delete an event", "alice",
+     "DELETE FROM audit_events WHERE id = :audit_c", DENY),
+    ("the post's author cannot delete an event", "alice",
+     "DELETE FROM audit_events WHERE id = :audit_d", DENY),
+    # server tables
+    ("own idempotency record", "alice", "SELECT 1 FROM idempotency_keys WHERE key = 'k'", ALLOW),
+    ("another's idempotency record", "bob", "SELECT 1 FROM idempotency_keys WHERE key = 'k'",
+     DENY),
+    ("own token rows", "alice", "SELECT 1 FROM api_tokens WHERE id = :tok_alice", ALLOW),
+    ("another's token rows", "bob", "SELECT 1 FROM api_tokens WHERE id = :tok_alice", DENY),
+    ("revoke another's token", "bob",
+     "UPDATE api_tokens SET revoked_at = now() WHERE id = :tok_alice", DENY),
+    ("password hashes, even one's own", "alice", "SELECT 1 FROM user_passwords", DENY),
+    ("user names are shared", "erin", "SELECT 1 FROM users WHERE id = :alice", ALLOW),
+    ("nobody edits another's profile", "erin",
+     "UPDATE users SET display_name = 'x' WHERE id = :alice", DENY),
+]
+
+SYSTEM_MATRIX: list[tuple[str, str, str]] = [
+    ("the scheduler finds every author's drafts", "SELECT 1 FROM posts WHERE id = :D", ALLOW),
+    ("the scheduler cannot rewrite history",
+     "UPDATE audit_events SET action = 'y' WHERE id = :audit_c", DENY),
+    ("the scheduler cannot delete history", "DELETE FROM audit_events WHERE id = :audit_c", DENY),
+    ("the scheduler cannot read password hashes", "SELECT 1 FROM user_passwords", DENY),
+]
+
+
+def test_rls_matrix(admin: sa.Engine, world: World) -> None:
+    actual = {case: _attempt(admin, world, actor, sql) for case, actor, sql, _ in MATRIX}
+    expected = {case: want for case, _, _, want in MATRIX}
+    wrong = {case: (actual[case], expected[case]) for case in expected
+             if actual[case] != expected[case]}
+    assert wrong == {}, "\n".join(f"{c}: got {a}, expected {e}" for c, (a, e) in wrong.items())
+
+
+def test_system_setting_matrix(admin: sa.Engine, world: World) -> None:
+    actual = {case: _attempt(admin, world, None, sql, system=True)
+              for case, sql, _ in SYSTEM_MATRIX}
+    assert actual == {case: want for case, _, want in SYSTEM_MATRIX}
+
+
+def test_every_user_table_forces_rls_and_the_app_role_bypasses_nothing(admin: sa.Engine
+                                                                        ) -> None:
+    with admin.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")).all()
+        role = conn.execute(sa.text(
+            "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles "
+            "WHERE rolname = 'post001_app'")).one()
+        owned = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_tables WHERE tableowner = 'post001_app'")).scalar()
+        audit_grants = {r[0] for r in conn.execute(sa.text(
+            "SELECT privilege_type FROM information_schema.role_table_grants "
+            "WHERE grantee = 'post001_app' AND table_name = 'audit_events'"))}
+    flags = {r.relname: (r.relrowsecurity, r.relforcerowsecurity) for r in rows}
+    for table in ("users", "collectives", "collective_members", "posts", "post_collectives",
+                  "post_revisions", "audit_events", "idempotency_keys", "user_passwords",
+                  "api_tokens"):
+        assert flags[table] == (True, True), table
+    assert (role.rolsuper, role.rolbypassrls, role.rolcanlogin) == (False, False, False)
+    assert owned == 0
+    assert audit_grants == {"SELECT", "INSERT"}
