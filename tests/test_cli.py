@@ -698,3 +698,19 @@ def test_start_up_imports_no_heavy_modules() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_broken_config_file_is_reported_not_raised() -> None:
+    Path(os.environ["POST001_CONFIG"]).write_text("autosave_delay = 'soon'\n[[broken\n")
+    runner = CliRunner()
+    located = runner.invoke(post001_cli, ["locate", "--json"])
+    assert located.exit_code == 0
+    info = json.loads(located.stdout)
+    assert info["config_file"] == os.environ["POST001_CONFIG"] and info["config_error"]
+    failed = runner.invoke(post001_cli, ["post", "list", "--json"])
+    assert failed.exit_code == 1 and "Traceback" not in failed.stderr
+    error = json.loads(failed.stderr)["error"]
+    assert error["field"] == "config" and os.environ["POST001_CONFIG"] in error["message"]
+    Path(os.environ["POST001_CONFIG"]).write_text("autosave_delay = 'soon'\n")
+    invalid = json.loads(runner.invoke(post001_cli, ["post", "list", "--json"]).stderr)
+    assert invalid["error"]["field"] == "autosave_delay"

@@ -143,19 +143,26 @@ def locate(state: State) -> None:
     Set POST001_CONFIG, POST001_DATA_DIR or POST001_DATABASE_URL to move them.
     """
     from post001.core.config import config_path, data_dir
+    from post001.core.errors import Post001Error
 
     info: dict[str, Any] = {
         "config_file": str(config_path()),
         "config_file_exists": config_path().exists(),
         "data_dir": str(data_dir()),
-        "database_url": redact_url(state.url()),
-        "user": state.username(),
     }
+    try:
+        info["database_url"] = redact_url(state.url())
+        info["user"] = state.username()
+    except Post001Error as exc:  # a broken config file: still say where it is
+        info.update(database_url=None, user=None, config_error=exc.message)
 
     def human() -> None:
         exists = "" if info["config_file_exists"] else "  (not created yet)"
         click.echo(f"config file:  {info['config_file']}{exists}")
         click.echo(f"data dir:     {info['data_dir']}")
+        if "config_error" in info:
+            click.echo(f"config error: {info['config_error']}")
+            return
         click.echo(f"database:     {info['database_url']}")
         click.echo(f"acting user:  {info['user']}")
 
