@@ -126,8 +126,9 @@ def make_test_app(pg_url: str, clock: Clock, *, scheduler: bool = False, **serve
     from post001.server.config import ServerSettings
 
     cheap_password_hashing()
-    settings = ServerSettings(allow_user_creation=True, trust_client_clock=True, pool_size=5,
-                              **server)
+    options: dict[str, Any] = {"allow_user_creation": True, "trust_client_clock": True,
+                               "pool_size": 5, **server}
+    settings = ServerSettings(**options)
     return create_app(database_url=pg_url, server=settings, clock=clock,
                       scheduler=scheduler, migrate=False)
 
