@@ -691,13 +691,24 @@ def test_unexpected_failures_are_one_clean_line(sqlite_cli: Cli,
 def test_start_up_imports_no_heavy_modules() -> None:
     """`post001 --help` stays quick: databases, YAML and the TUI load only when used."""
     code = (
-        "import sys, post001.cli.main; "
+        "import io, sys, contextlib, post001.cli.main as m\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    m.cli.main(['--help'], prog_name='post001', standalone_mode=False)\n"
+        "assert 'serve' in out.getvalue() and 'login' in out.getvalue()\n"
         "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg', 'yaml', 'textual', "
-        "'httpx') if m in sys.modules))"
+        "'httpx', 'fastapi', 'uvicorn') if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_server_commands_are_mounted_lazily() -> None:
+    runner = CliRunner()
+    for name in ("serve", "server", "login", "logout", "whoami"):
+        result = runner.invoke(post001_cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert f"Usage: post001 {name}" in result.stdout
 
 
 def test_a_broken_config_file_is_reported_not_raised() -> None:

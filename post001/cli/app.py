@@ -239,7 +239,43 @@ def _from_pydantic(exc: BaseException) -> Post001Error | None:
 
 
 class Post001Group(click.Group):
-    """The root group: turns every failure under it into a clean message and exit code."""
+    """The root group: turns every failure under it into a clean message and exit code.
+
+    `lazy_commands` are mounted by name and imported only when run, so that commands
+    with heavy dependencies (the server's) cost nothing at start-up or in --help.
+    """
+
+    #: name -> (module, attribute, short help)
+    lazy_commands: dict[str, tuple[str, str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy_commands:
+            import importlib
+
+            module, attribute, _ = self.lazy_commands[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, self.lazy_commands[name][2]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def make_context(
         self,

@@ -91,6 +91,18 @@ def demo(state: State) -> None:
     run_demo()
 
 
+# The team server's commands (post001/server/cli.py) load FastAPI and SQLAlchemy:
+# mounted by name, imported only when used.
+Post001Group.lazy_commands = {
+    "serve": ("post001.server.cli", "serve_command", "Run the post001 team server."),
+    "server": ("post001.server.cli", "server_group",
+               "Administer a server's users and API tokens."),
+    "login": ("post001.server.cli", "login_command", "Sign in to a post001 server."),
+    "logout": ("post001.server.cli", "logout_command", "Sign out of a post001 server."),
+    "whoami": ("post001.server.cli", "whoami_command",
+               "Show who you are signed in as on a server."),
+}
+
 for command in (db_group, locate, user_group, collective_group, post_group, review_group,
                 audit, search, scheduler_group):
     cli.add_command(command)
