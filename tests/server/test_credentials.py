@@ -1,0 +1,160 @@
+"""Where tokens come from and where login keeps them: a test keyring, no keyring at all,
+a keyring that raises, one that hangs; 0600 token files; the lookup order."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+from keyring.errors import KeyringLocked
+
+from post001.core import credentials
+from post001.core.errors import ValidationError
+
+URL = "http://Server.Example:8000/"
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("not found")
+
+
+class LockedKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked("the collection is locked")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("D-Bus said no")
+
+
+class HangingKeyring(MemoryKeyring):
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.release.wait(30)
+        return None
+
+
+@pytest.fixture
+def use_keyring() -> Iterator[Any]:
+    original = keyring.get_keyring()
+    installed: list[Any] = []
+
+    def install(backend: Any) -> Any:
+        keyring.set_keyring(backend)
+        installed.append(backend)
+        return backend
+
+    yield install
+    for backend in installed:
+        if isinstance(backend, HangingKeyring):
+            backend.release.set()  # let the abandoned worker thread finish
+    keyring.set_keyring(original)
+
+
+def test_one_entry_per_server(use_keyring: Any) -> None:
+    backend = use_keyring(MemoryKeyring())
+    credentials.keyring_set(URL, "tok-1")
+    credentials.keyring_set("http://other:8000", "tok-2")
+    assert backend.entries == {("post001", "http://server.example:8000"): "tok-1",
+                               ("post001", "http://other:8000"): "tok-2"}
+    assert credentials.keyring_get("http://server.example:8000") == "tok-1"
+    assert credentials.keyring_delete(URL) is True
+    assert credentials.keyring_delete(URL) is False
+    assert credentials.keyring_get(URL) is None
+
+
+def test_no_keyring_backend_says_what_to_do_instead(use_keyring: Any) -> None:
+    use_keyring(fail.Keyring())
+    with pytest.raises(credentials.KeyringUnavailable) as caught:
+        credentials.keyring_set(URL, "tok")
+    err = caught.value
+    assert "not available" in err.message and "POST001_TOKEN" in err.message
+    assert "--token-file" in err.message and any("0600" in a or "chmod 600" in a
+                                                  for a in err.actions)
+    assert credentials.resolve_token(URL) is None  # lookups just find nothing
+
+
+def test_a_raising_backend_is_reported_not_crashed(use_keyring: Any) -> None:
+    use_keyring(LockedKeyring())
+    with pytest.raises(credentials.KeyringUnavailable) as caught:
+        credentials.keyring_get(URL)
+    assert "locked" in caught.value.message
+    with pytest.raises(credentials.KeyringUnavailable) as caught:
+        credentials.keyring_set(URL, "tok")
+    assert "D-Bus said no" in caught.value.message
+
+
+def test_a_hanging_backend_times_out(use_keyring: Any) -> None:
+    use_keyring(HangingKeyring())
+    started = time.monotonic()
+    with pytest.raises(credentials.KeyringUnavailable) as caught:
+        credentials.keyring_get(URL, timeout=0.2)
+    assert time.monotonic() - started < 2
+    assert "did not answer" in caught.value.message
+    assert credentials.resolve_token(URL, timeout=0.2) is None
+
+
+def test_lookup_order(use_keyring: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_keyring(MemoryKeyring())
+    credentials.keyring_set(URL, "from-keyring")
+    file = credentials.write_token_file(tmp_path / "token", "from-file")
+    assert credentials.resolve_token(URL) == "from-keyring"
+    assert credentials.resolve_token(URL, token_file=file) == "from-file"
+    monkeypatch.setenv("POST001_TOKEN", "from-env")
+    assert credentials.resolve_token(URL, token_file=file) == "from-env"
+    assert credentials.resolve_token(URL, token="explicit", token_file=file) == "explicit"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_token_files_must_be_private(tmp_path: Path) -> None:
+    file = credentials.write_token_file(tmp_path / "token", "secret")
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    assert credentials.read_token_file(file) == "secret"
+    file.chmod(0o644)
+    with pytest.raises(ValidationError) as caught:
+        credentials.read_token_file(file)
+    assert "0o644" in caught.value.message and f"chmod 600 {file}" in caught.value.message
+    with pytest.raises(ValidationError):
+        credentials.read_token_file(tmp_path / "missing")
+
+
+def test_login_without_a_keyring_refuses_before_asking_for_a_password(use_keyring: Any
+                                                                      ) -> None:
+    from click.testing import CliRunner
+
+    from post001.server.cli import login_command
+
+    use_keyring(fail.Keyring())
+    result = CliRunner().invoke(login_command, ["http://127.0.0.1:9", "--username", "alice"],
+                                input="should-not-be-read\n")
+    assert result.exit_code == 1
+    assert "keyring is not available" in result.output
+    assert "POST001_TOKEN" in result.output and "--token-file" in result.output
+    assert "Password" not in result.output
