@@ -1,0 +1,139 @@
+"""The server's CLI end to end: add a user, serve, log in (keyring), use the ordinary CLI
+against the server, whoami, logout; token administration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import keyring
+import pytest
+from click.testing import CliRunner
+from remote_support import live_server, make_test_app
+from test_credentials import MemoryKeyring
+
+from post001.cli.main import cli
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    original = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(original)
+
+
+def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+    result = CliRunner().invoke(cli, list(args), input=input, env=env)
+    return result
+
+
+def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any,
+                                          memory_keyring: MemoryKeyring) -> None:
+    added = _run("server", "--db", pg_url, "user", "add", "alice", "--password-stdin",
+                 input="a long password\n")
+    assert added.exit_code == 0, added.output
+    again = _run("server", "--db", pg_url, "user", "add", "alice", input="another one\n")
+    assert again.exit_code == 1 and "already has a password" in again.output
+    short = _run("server", "--db", pg_url, "user", "add", "bob", input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+    app = make_test_app(pg_url, clock)
+    with live_server(app) as url:
+        wrong = _run("login", url, "--username", "alice", "--password-stdin",
+                     input="not it\n")
+        assert wrong.exit_code == 1 and "Wrong username or password" in wrong.output
+        assert memory_keyring.entries == {}
+
+        ok = _run("login", url, "--username", "alice", "--password-stdin",
+                  input="a long password\n")
+        assert ok.exit_code == 0, ok.output
+        assert list(memory_keyring.entries) == [("post001", url)]
+        token = memory_keyring.entries[("post001", url)]
+        assert token.startswith("p001_") and token not in ok.output
+
+        who = _run("whoami", url)
+        assert who.exit_code == 0 and who.output.strip() == f"alice on {url}"
+
+        # The ordinary CLI works against the server unchanged.
+        env = {"POST001_SERVER_URL": url}
+        made = _run("collective", "create", "weekend", "--name", "Weekend", "--json", env=env)
+        assert made.exit_code == 0, made.output
+        listed = _run("collective", "list", "--json", env=env)
+        assert listed.exit_code == 0, listed.output
+        assert [c["slug"] for c in json.loads(listed.output)] == ["weekend"]
+
+        out = _run("logout", url)
+        assert out.exit_code == 0 and "Signed out" in out.output
+        assert memory_keyring.entries == {}
+        after = _run("whoami", url)
+        assert after.exit_code == 1 and "not logged in" in after.output
+        # The token was revoked on the server too, not only forgotten here.
+        reused = _run("whoami", url, env={"POST001_TOKEN": token})
+        assert reused.exit_code == 1 and "revoked" in reused.output
+    app.state.ctx.close()
+
+
+def test_token_administration(pg_url: str, tmp_path: Any) -> None:
+    assert _run("server", "--db", pg_url, "user", "add", "svc",
+                input="a long password\n").exit_code == 0
+    issued = _run("server", "--db", pg_url, "token", "issue", "svc", "--days", "1")
+    assert issued.exit_code == 0
+    token = issued.output.strip()
+    listed = _run("server", "--db", pg_url, "token", "list", "--json")
+    rows = json.loads(listed.output)
+    assert [(r["user"], r["revoked"]) for r in rows] == [("svc", False)]
+    assert token not in listed.output
+    revoked = _run("server", "--db", pg_url, "token", "revoke", "--token-stdin",
+                   input=token + "\n")
+    assert revoked.exit_code == 0 and "Revoked 1 token" in revoked.output
+    by_user = _run("server", "--db", pg_url, "token", "revoke", "--user", "svc")
+    assert "Revoked 0 token" in by_user.output
+    bad = _run("server", "--db", pg_url, "token", "revoke", "not-an-id")
+    assert bad.exit_code == 1 and "not a token id" in bad.output
+
+
+def test_serve_help_lists_the_options() -> None:
+    result = _run("serve", "--help")
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--db"):
+        assert option in result.output
+    assert "127.0.0.1" in result.output
+
+
+def test_serve_with_two_workers(pg_url: str) -> None:
+    """`post001 serve --workers 2` in a subprocess: both workers answer and schedule."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from remote_support import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "post001.cli.main", "serve", "--workers", "2", "--port",
+         str(port), "--db", pg_url, "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert body is not None and body["status"] == "ok"
+        assert body["row_level_security"] is True
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
