@@ -233,18 +233,18 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         all_ids = [str(p) for ids in work.values() for p in ids]
         with bench.owner.connect() as conn:
-            events = dict(conn.execute(sa.text(
+            events: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(sa.text(
                 "SELECT post_id::text, count(*) FROM audit_events "
                 "WHERE action = 'post.published' AND post_id::text = ANY(:ids) "
-                "GROUP BY post_id"), {"ids": all_ids}).all())
-            statuses = dict(conn.execute(sa.text(
+                "GROUP BY post_id"), {"ids": all_ids})}
+            statuses: dict[str, int] = {r[0]: int(r[1]) for r in conn.execute(sa.text(
                 "SELECT status, count(*) FROM posts WHERE id::text = ANY(:ids) GROUP BY status"),
-                {"ids": all_ids}).all())
+                {"ids": all_ids})}
             shares = conn.execute(sa.text(
                 "SELECT count(*) FROM post_collectives WHERE post_id::text = ANY(:ids) "
                 "AND status = 'published'"), {"ids": all_ids}).scalar()
         expected = len(all_ids)
-        results["concurrent"] = {
+        concurrent: dict[str, Any] = {
             "clients": len(writers),
             "publishes": expected,
             "requests": 2 * expected,
@@ -261,7 +261,7 @@ def main() -> None:
             "published_shares": shares,
             "expected_shares": expected * len(COLLECTIVES),
         }
-        c = results["concurrent"]
+        results["concurrent"] = c = concurrent
         c["proof"] = (not errors and c["published_once"] == expected
                       and c["published_twice_or_more"] == 0 and c["never_published"] == 0
                       and c["replayed_retries"] == expected
