@@ -11,6 +11,7 @@ classes with the same messages a local store raises.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import random
 import threading
@@ -60,11 +61,19 @@ _shared_lock = threading.Lock()
 _shared_client: httpx.Client | None = None
 
 
+def _close_shared_client() -> None:
+    with _shared_lock:
+        if _shared_client is not None:
+            _shared_client.close()
+
+
 def shared_client() -> httpx.Client:
     """The process's one client (created on first use, never at import)."""
     global _shared_client
     with _shared_lock:
         if _shared_client is None or _shared_client.is_closed:
+            if _shared_client is None:
+                atexit.register(_close_shared_client)
             _shared_client = httpx.Client(
                 timeout=DEFAULT_TIMEOUT,
                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
