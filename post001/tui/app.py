@@ -21,7 +21,7 @@ from post001.core.clock import Clock, utcnow
 from post001.core.config import Settings
 from post001.core.errors import DatabaseError, Post001Error
 from post001.tui.commands import Post001Commands
-from post001.tui.messages import StoreFailed, StoreOpened
+from post001.tui.messages import DraftSaved, StoreFailed, StoreOpened
 
 if TYPE_CHECKING:
     from post001.core.store import Store
@@ -132,6 +132,14 @@ class Post001App(App[None]):
             refresh = getattr(screen, "store_opened", None)
             if refresh is not None:
                 refresh()
+
+    @on(DraftSaved)
+    def _draft_saved(self, event: DraftSaved) -> None:
+        # A closed editor's last save landed: the dashboard should show it.
+        from post001.tui.screens.dashboard import DashboardScreen
+
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.refresh_data()
 
     @on(StoreFailed)
     def _store_failed(self, event: StoreFailed) -> None:

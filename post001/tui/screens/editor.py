@@ -24,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Input, Markdown, Static, TextArea
+from textual.timer import Timer
 from textual.worker import Worker
 
 from post001.core.errors import ConflictError, Post001Error
@@ -104,11 +105,11 @@ class EditorScreen(BaseScreen):
         self.settings_inputs: dict[str, str] = {}  # raw settings text, kept even if invalid
         self.saver = AutoSaver()
         self.loaded = post_id is None
-        self._lock = threading.Lock()  # one store write for this post at a time
+        self._write_lock = threading.Lock()  # one store write for this post at a time
         self._expect: dict[str, str] = {}  # programmatic values whose Changed is not an edit
         self._recovery_key = str(post_id) if post_id else f"new-{uuid.uuid4().hex[:12]}"
         self._status_shown = ""
-        self._closing = False
+        self._leaving = False
 
     # --- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -136,7 +137,7 @@ class EditorScreen(BaseScreen):
         )
         self.query_one("#preview-pane").display = False
         self._tick_timer = self.set_interval(0.1, self._tick)
-        self._words_timer = self.set_timer(0.3, self._count_words, pause=True)
+        self._words_timer: Timer | None = None
         self.app.app_suspend_signal.subscribe(self, self._on_suspend)
         if self.post_id is not None:
             self.query_one("#editor").loading = True
@@ -168,7 +169,7 @@ class EditorScreen(BaseScreen):
 
     def _fill(self, post: Post) -> None:
         """Show `post` in the widgets without counting it as an edit."""
-        with self._lock:
+        with self._write_lock:
             self.post_id = post.id
             self.version = post.version
         self._remember(post)
@@ -203,8 +204,10 @@ class EditorScreen(BaseScreen):
             del self._expect["body"]
             return
         self._edited()
-        self._words_timer.reset()
-        self._words_timer.resume()
+        # Counting words in a long draft on every key would slow typing: count after a pause.
+        if self._words_timer is not None:
+            self._words_timer.stop()
+        self._words_timer = self.set_timer(0.3, self._count_words)
 
     def _edited(self) -> None:
         if not self.loaded:
@@ -213,7 +216,7 @@ class EditorScreen(BaseScreen):
         self._show_status()
 
     def _count_words(self) -> None:
-        self._words_timer.pause()
+        self._words_timer = None
         words = word_count(self.query_one("#body", TextArea).text)
         self.query_one("#word-count", Static).update(f"{words:,} word{'s' * (words != 1)}")
         if self.query_one("#preview-pane").display:
@@ -258,7 +261,7 @@ class EditorScreen(BaseScreen):
     def _write(self, snap: DraftSnapshot) -> tuple[Post, bool]:
         """Create or update the post from `snap`. Worker threads only."""
         store = self.papp.wait_store()
-        with self._lock:
+        with self._write_lock:
             if self.post_id is None:
                 post = store.create_post(PostCreate.model_validate(
                     {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
@@ -368,9 +371,13 @@ class EditorScreen(BaseScreen):
         assert post_id is not None
 
         def resolve(store: Any) -> tuple[str, Post]:
-            with self._lock:
+            with self._write_lock:
                 stored = store.get_post(post_id)
                 if choice == "mine":
+                    # Theirs is overwritten: keep a copy on this machine as well as in history.
+                    recovery.keep(f"{post_id}-set-aside-{uuid.uuid4().hex[:6]}", post_id,
+                                  {"title": stored.title, "subtitle": stored.subtitle,
+                                   "content": stored.content})
                     changes = PostUpdate.model_validate(self._fields(mine))
                     post = store.update_post(post_id, changes, expected_version=stored.version)
                 elif choice == "copy":
@@ -491,7 +498,7 @@ class EditorScreen(BaseScreen):
         self.dismiss_editor()
 
     def dismiss_editor(self) -> None:
-        self._closing = True
+        self._leaving = True
         if self.app.screen is self:
             self.app.pop_screen()
         from post001.tui.screens.dashboard import DashboardScreen
@@ -561,7 +568,7 @@ class EditorScreen(BaseScreen):
         apply_collectives(self, slugs)
 
     def collectives_applied(self, post: Post) -> None:
-        with self._lock:
+        with self._write_lock:
             if post.version > self.version:
                 self.version = post.version
         self._remember(post)
@@ -627,7 +634,7 @@ class EditorScreen(BaseScreen):
             return
 
         def unpublish(store: Any) -> Post:
-            with self._lock:
+            with self._write_lock:
                 post: Post = store.unpublish(post_id)
                 self.version = post.version
             return post

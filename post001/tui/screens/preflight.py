@@ -37,7 +37,7 @@ def apply_collectives(editor: EditorScreen, slugs: list[str]) -> None:
     assert post_id is not None
 
     def apply(store: Any) -> Post:
-        with editor._lock:
+        with editor._write_lock:
             post: Post = store.set_collectives(post_id, slugs)
         return post
 
@@ -57,7 +57,7 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
     idempotency_key = key or uuid.uuid4().hex
 
     def publish(store: Any) -> PublishResult:
-        with editor._lock:
+        with editor._write_lock:
             result: PublishResult = store.publish(post_id, idempotency_key=idempotency_key)
             editor.version = max(editor.version, result.post.version)
         return result

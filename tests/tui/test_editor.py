@@ -1,0 +1,262 @@
+"""Writing: auto-save exactly as DOMAIN.md step 1 says, quit flushes, nothing is lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input, TextArea
+
+from post001.core.models import PostCreate, PostUpdate
+from post001.tui import recovery
+from post001.tui.messages import ConflictResolved, DraftConflict, DraftSaved, DraftSaveFailed
+from tests.tui.conftest import SIZE, screen_name, wait_for
+
+
+async def open_new_post(pilot: Any) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.store is not None)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
+    await pilot.pause()
+
+
+def editor(app: Any) -> Any:
+    return app.screen
+
+
+async def test_n_opens_a_new_post_with_the_cursor_in_the_title_and_tab_to_body(
+        make_app: Any) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        assert app.focused is not None and app.focused.id == "title"
+        await pilot.press(*"Hi", "tab")
+        assert app.focused is not None and app.focused.id == "body"
+        await pilot.press(*"there")
+        assert app.screen.query_one("#body", TextArea).text == "there"
+
+
+async def test_typing_then_waiting_saves_exactly_once(make_app: Any, clock: Any,
+                                                      messages: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"My title", "tab", *"Some words")
+        await pilot.pause(0.3)
+        assert messages.of(DraftSaved) == []  # the debounce has not passed: no save yet
+        clock.advance(seconds=1.5)
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+        clock.advance(seconds=30)
+        await pilot.pause(0.4)
+        assert len(messages.of(DraftSaved)) == 1
+        assert store.saves == 1
+        assert "saved at 09:00" in str(app.screen.query_one("#save-status").render())
+    posts = store.list_posts()
+    assert [(p.title, p.word_count) for p in posts] == [("My title", 2)]
+    assert store.get_post(posts[0].id).content == "Some words"
+
+
+async def test_an_untitled_draft_is_saved_too(make_app: Any, clock: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        await pilot.press("tab", *"no title yet")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: store.list_posts())
+    [post] = store.list_posts()
+    assert post.title == ""
+
+
+async def test_continuous_typing_saves_at_most_every_ten_seconds(make_app: Any, clock: Any,
+                                                                 messages: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        await pilot.press("tab")
+        for _ in range(24):  # 12 seconds of typing, a key every half second
+            await pilot.press("a")
+            clock.advance(seconds=0.5)
+            await pilot.pause(0.12)
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+        assert len(messages.of(DraftSaved)) == 1  # still typing: only the 10 s save ran
+    assert store.get_post(store.list_posts()[0].id).content.startswith("a" * 19)
+
+
+async def test_typing_during_a_slow_save_loses_nothing(make_app: Any, clock: Any,
+                                                       messages: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        await pilot.press("tab", *"first ")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+        store.save_delay = 0.6
+        await pilot.press(*"second ")
+        clock.advance(seconds=2)
+        await wait_for(pilot, store.saving.is_set)  # the slow save is in flight...
+        await pilot.press(*"third")  # ...and the writer keeps typing
+        assert "saving" in str(app.screen.query_one("#save-status").render())
+        await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 2)
+        store.save_delay = 0
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 3)
+        assert not app.screen.saver.dirty
+    [post] = store.list_posts()
+    assert store.get_post(post.id).content == "first second third"
+
+
+async def test_quit_flushes_the_draft(make_app: Any, open_as: Any) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"Quit me", "tab", *"typed just now")
+        await pilot.press("ctrl+q")  # no time has passed: only the flush can save this
+        await wait_for(pilot, lambda: app._exit_renderables is not None or not app.is_running)
+    [post] = open_as("alice").list_posts()
+    assert post.title == "Quit me"
+    assert open_as("alice").get_post(post.id).content == "typed just now"
+
+
+async def test_quit_waits_for_a_slow_save_and_saves_what_was_typed_meanwhile(
+        make_app: Any, clock: Any, open_as: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        await pilot.press("tab", *"one ")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: store.list_posts())
+        store.save_delay = 0.5
+        await pilot.press(*"two ")
+        clock.advance(seconds=2)
+        await wait_for(pilot, store.saving.is_set)
+        await pilot.press(*"three")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=15)
+    [post] = open_as("alice").list_posts()
+    assert open_as("alice").get_post(post.id).content == "one two three"
+
+
+async def test_escape_saves_and_returns_to_the_dashboard(make_app: Any, open_as: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"Leaving", "tab", *"body")
+        await pilot.press("escape")
+        assert screen_name(app) == "DashboardScreen"
+        await wait_for(pilot, lambda: store.list_posts())
+        await wait_for(pilot, lambda: app.screen.posts)
+        assert app.screen.posts[0].title == "Leaving"
+
+
+async def test_ctrl_s_saves_now(make_app: Any, messages: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"Now", "ctrl+s")
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+    assert store.list_posts()[0].title == "Now"
+
+
+async def test_database_errors_keep_the_draft_and_retry(make_app: Any, clock: Any,
+                                                        messages: Any) -> None:
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        store.failures = 2
+        await pilot.press(*"Flaky disk", "tab", *"kept")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: messages.of(DraftSaveFailed))
+        assert "save failed (retrying)" in str(app.screen.query_one("#save-status").render())
+        assert app.screen.query_one("#body", TextArea).text == "kept"
+        for _ in range(2):
+            clock.advance(seconds=5)
+            await pilot.pause(0.25)
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+        assert len(messages.of(DraftSaveFailed)) == 2
+    assert store.list_posts()[0].title == "Flaky disk"
+
+
+async def test_manual_save_when_the_enhanced_editor_is_off(
+        make_app: Any, clock: Any, messages: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("ENABLE_ENHANCED_EDITOR", "false")
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"Manual")
+        clock.advance(seconds=30)
+        await pilot.pause(0.3)
+        assert messages.of(DraftSaved) == []
+        assert "ctrl+s" in str(app.screen.query_one("#save-status").render())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+    assert store.list_posts()[0].title == "Manual"
+
+
+async def test_opening_a_post_shows_it_and_edits_update_the_same_post(
+        make_app: Any, open_as: Any, clock: Any, messages: Any) -> None:
+    alice = open_as("alice")
+    post = alice.create_post(PostCreate(title="Existing", content="old body"))
+    app, store = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        assert app.screen.query_one("#title", Input).value == "Existing"
+        await pilot.pause(0.3)
+        assert messages.of(DraftSaved) == []  # loading is not an edit
+        await pilot.press("end", *" and new")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: messages.of(DraftSaved))
+    assert [p.id for p in alice.list_posts()] == [post.id]
+    assert alice.get_post(post.id).content == "old body and new"
+
+
+async def _conflict(make_app: Any, open_as: Any, clock: Any, messages: Any,
+                    key: str) -> tuple[Any, Any]:
+    alice = open_as("alice")
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    other_window = open_as("alice")  # a second store instance: another window or machine
+    app, _ = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        other_window.update_post(post.id, PostUpdate(content="theirs"), expected_version=1)
+        await pilot.press("end", *" mine")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: screen_name(app) == "ConflictScreen")
+        assert messages.of(DraftConflict)[0].mine.content == "base mine"
+        await wait_for(pilot, lambda: app.screen.stored is not None)
+        assert "theirs" in app.screen.query_one("#stored", TextArea).text
+        assert "base mine" in app.screen.query_one("#mine", TextArea).text
+        await pilot.press(key)
+        await wait_for(pilot, lambda: messages.of(ConflictResolved))
+        body = app.screen.query_one("#body", TextArea).text
+    return post, body
+
+
+async def test_conflict_keep_mine(make_app: Any, open_as: Any, clock: Any,
+                                  messages: Any) -> None:
+    post, body = await _conflict(make_app, open_as, clock, messages, "m")
+    alice = open_as("alice")
+    assert body == "base mine"
+    assert alice.get_post(post.id).content == "base mine"
+    kept = [d["fields"]["content"] for d in recovery.pending()]
+    assert kept == ["theirs"]  # overwritten in the store, but not dropped
+
+
+async def test_conflict_take_theirs(make_app: Any, open_as: Any, clock: Any,
+                                    messages: Any) -> None:
+    post, body = await _conflict(make_app, open_as, clock, messages, "t")
+    assert body == "theirs"
+    assert open_as("alice").get_post(post.id).content == "theirs"
+
+
+async def test_conflict_save_mine_as_a_new_draft(make_app: Any, open_as: Any, clock: Any,
+                                                 messages: Any) -> None:
+    post, body = await _conflict(make_app, open_as, clock, messages, "c")
+    alice = open_as("alice")
+    contents = sorted(alice.get_post(p.id).content for p in alice.list_posts())
+    assert contents == ["base mine", "theirs"]
+    assert alice.get_post(post.id).content == "theirs"
+    assert body == "base mine"
