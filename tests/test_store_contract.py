@@ -271,6 +271,11 @@ def test_publish_is_all_or_nothing_and_names_every_refusal(world: dict[str, Stor
     with pytest.raises(PermissionDenied) as caught:
         dave.publish(post.id)
     assert caught.value.collective == "tech" and "tech" in caught.value.message
+    assert caught.value.details["not_allowed"] == ["tech"]
+    empty = dave.create_post(PostCreate(title="t", collectives=["tech"]))
+    with pytest.raises(PermissionDenied) as caught:  # no body either: still names tech
+        dave.publish(empty.id)
+    assert caught.value.collective == "tech" and "body" in caught.value.message
     after = dave.get_post(post.id)
     assert after.status is PostStatus.DRAFT and after.version == 1
     assert set(_status(after).values()) == {ShareStatus.DRAFT}

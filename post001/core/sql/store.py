@@ -915,8 +915,10 @@ class SqlStore(Store):
         shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
         plan = self._plan(post, [target for _, target in shares])
         if not plan.can_publish:
-            first = plan.errors[0]
-            not_allowed = [e.collective for e in plan.errors if e.collective]
+            not_allowed = [e.collective for e in plan.errors if e.code == "not_allowed"]
+            # A refusal somewhere is a permission error about that collective; otherwise
+            # the first invalid field. The message names every reason either way.
+            first = next((e for e in plan.errors if e.code == "not_allowed"), plan.errors[0])
             kind = PermissionDenied if not_allowed else ValidationError
             raise kind(publishing.blocking_message(plan), field=first.field,
                        collective=first.collective,
