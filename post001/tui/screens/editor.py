@@ -164,6 +164,8 @@ class EditorScreen(BaseScreen):
         self._fill(post)
         self.loaded = True
         self.saver.mark_clean()
+        self.saver.saved_at = post.updated_at  # "saved at …" from the start: it is stored
+        self._show_status()
         self.post_message(PostLoaded(post))
         self.query_one("#body", TextArea).focus()
 

@@ -103,8 +103,8 @@ class CollectivePicker(BaseModal[list[str] | None]):
             self.query_one("#postable", Switch).value = self.postable_only
         table = self.query_one("#rows", PickerTable)
         table.add_column("", key="check", width=3)
-        table.add_column("Name", key="name", width=28)
-        table.add_column("Slug", key="slug", width=22)
+        table.add_column("Name", key="name", width=24)
+        table.add_column("Slug", key="slug", width=18)
         table.add_column("Role", key="role", width=12)
         table.add_column("Members", key="members", width=8)
         table.add_column("Can post", key="can_post")

@@ -115,11 +115,11 @@ class PreflightScreen(BaseScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#plan", DataTable)
-        table.add_column("Collective", width=28)
-        table.add_column("Slug", width=22)
-        table.add_column("Your role", width=12)
-        table.add_column("Members", width=8)
-        table.add_column("What happens", width=16)
+        table.add_column("Collective", width=20)
+        table.add_column("Slug", width=16)
+        table.add_column("Your role", width=11)
+        table.add_column("Members", width=7)
+        table.add_column("What happens", width=14)
         table.add_column("Why")
         self.refresh_plan()
 

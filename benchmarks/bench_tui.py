@@ -1,0 +1,191 @@
+"""TUI benchmarks: prints ratios from one run (no assertions).
+
+1. Launch to first screen vs a bare Textual app showing one Label (target <= 1.5x):
+   each in a fresh subprocess, headless, several runs, median.
+2. One keystroke in a 10,000-line draft vs an empty draft (target <= 2x; p95 too).
+3. Opening the picker plus one search keystroke with 5,000 memberships vs 10 (target <= 2x).
+
+    python benchmarks/bench_tui.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BARE = """
+from textual.app import App
+from textual.widgets import Label
+
+class Bare(App):
+    def compose(self):
+        yield Label("hello")
+
+async def first_paint(pilot):
+    await pilot.pause()
+    pilot.app.exit()
+
+Bare().run(headless=True, size=(120, 40), auto_pilot=first_paint)
+"""
+
+POST001 = """
+import sys
+from post001.tui.app import run_app, build_app
+from post001.core.config import Settings
+
+def factory():
+    from post001.core.api import connect
+    return connect(sys.argv[1], "bench")
+
+async def first_paint(pilot):
+    await pilot.pause()
+    pilot.app.exit()
+
+build_app(factory, Settings()).run(headless=True, size=(120, 40), auto_pilot=first_paint)
+"""
+
+
+def _launch(code: str, *args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def bench_launch(runs: int, url: str) -> tuple[float, float]:
+    _launch(BARE)
+    _launch(POST001, url)  # warm the bytecode caches and the database file
+    bare = statistics.median(_launch(BARE) for _ in range(runs))
+    ours = statistics.median(_launch(POST001, url) for _ in range(runs))
+    return bare, ours
+
+
+async def _wait(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        await pilot.pause(0.005)
+
+
+def _app(url: str) -> Any:
+    import post001
+    from post001.core.config import Settings
+    from post001.tui.app import build_app
+
+    return build_app(lambda: post001.connect(url, user="bench"),
+                     Settings(autosave_delay=60, autosave_max_interval=600))
+
+
+async def _keystrokes(url: str, title: str, presses: int) -> list[float]:
+    app = _app(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _wait(pilot, lambda: getattr(app.screen, "loaded", False))
+        index = [p.title for p in app.screen.shown_posts].index(title)
+        app.screen.query_one("#posts").move_cursor(row=index)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: type(app.screen).__name__ == "EditorScreen"
+                    and app.screen.loaded)
+        app.screen.query_one("#body").focus()
+        await pilot.press("ctrl+end")
+        await pilot.pause(0.5)
+        times = []
+        for _ in range(presses):
+            start = time.perf_counter()
+            await pilot.press("a")
+            times.append(time.perf_counter() - start)
+        return times
+
+
+async def _picker(url: str, title: str, runs: int) -> list[float]:
+    app = _app(url)
+    times = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _wait(pilot, lambda: getattr(app.screen, "loaded", False))
+        index = [p.title for p in app.screen.shown_posts].index(title)
+        app.screen.query_one("#posts").move_cursor(row=index)
+        await pilot.press("enter")
+        await _wait(pilot, lambda: type(app.screen).__name__ == "EditorScreen"
+                    and app.screen.loaded)
+        for _ in range(runs):
+            start = time.perf_counter()
+            await pilot.press("f3")
+            await _wait(pilot, lambda: type(app.screen).__name__ == "CollectivePicker")
+            picker = app.screen
+            await _wait(pilot, lambda: picker._shown_request == picker._request)  # noqa: B023
+            await pilot.press("7")
+            await _wait(pilot, lambda: picker._shown_request == picker._request  # noqa: B023
+                        and picker.query_text == "7")
+            await pilot.pause()
+            times.append(time.perf_counter() - start)
+            await pilot.press("escape")
+            await _wait(pilot, lambda: type(app.screen).__name__ == "EditorScreen")
+    return times
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keys", type=int, default=60)
+    args = parser.parse_args()
+
+    import post001
+    from post001.core.models import CollectiveCreate, PostCreate
+
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["POST001_DATA_DIR"] = folder
+        os.environ["POST001_CONFIG"] = str(Path(folder) / "config.toml")
+        os.environ["POST001_MAX_CONTENT_CHARS"] = "2000000"  # 10,000 lines is ~630,000
+        url = f"sqlite:///{folder}/bench.db"
+        store = post001.connect(url, user="bench")
+        store.create_post(PostCreate(title="empty"))
+        line = "The quick brown fox jumps over the lazy dog, again and again. "
+        store.create_post(PostCreate(title="long", content="\n".join([line] * 10_000)))
+
+        bare, ours = bench_launch(args.runs, url)
+        print(f"launch to first screen: bare Textual {bare * 1000:.0f} ms, "
+              f"post001 {ours * 1000:.0f} ms -> {ours / bare:.2f}x (target <= 1.5x)")
+
+        empty = asyncio.run(_keystrokes(url, "empty", args.keys))
+        long = asyncio.run(_keystrokes(url, "long", args.keys))
+        e_med, l_med = statistics.median(empty), statistics.median(long)
+        print(f"keystroke: empty draft median {e_med * 1000:.1f} ms (p95 "
+              f"{_p95(empty) * 1000:.1f} ms), 10,000-line draft median {l_med * 1000:.1f} ms "
+              f"(p95 {_p95(long) * 1000:.1f} ms) -> {l_med / e_med:.2f}x (target <= 2x)")
+
+        small_url = f"sqlite:///{folder}/small.db"
+        small = post001.connect(small_url, user="bench")
+        small.create_post(PostCreate(title="p"))
+        for i in range(10):
+            small.create_collective(CollectiveCreate(slug=f"c-{i:05d}", name=f"Circle {i}"))
+        big_url = f"sqlite:///{folder}/big.db"
+        big = post001.connect(big_url, user="bench")
+        big.create_post(PostCreate(title="p"))
+        started = time.perf_counter()
+        for i in range(5_000):
+            big.create_collective(CollectiveCreate(slug=f"c-{i:05d}", name=f"Circle {i}"))
+        print(f"(set-up: 5,000 collectives in {time.perf_counter() - started:.1f} s)")
+        few = asyncio.run(_picker(small_url, "p", args.runs))
+        many = asyncio.run(_picker(big_url, "p", args.runs))
+        f_med, m_med = statistics.median(few), statistics.median(many)
+        print(f"picker open + one search key: 10 memberships {f_med * 1000:.0f} ms, "
+              f"5,000 memberships {m_med * 1000:.0f} ms -> {m_med / f_med:.2f}x "
+              f"(target <= 2x)")
+        for s in (store, small, big):
+            s.close()
+
+
+if __name__ == "__main__":
+    main()

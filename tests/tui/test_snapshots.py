@@ -1,0 +1,206 @@
+"""One snapshot per screen: fixed size, fixed clock and time zone, seeded data, no blinking.
+
+Regenerate after an intended change with `pytest tests/tui --snapshot-update` and review
+the SVGs in `__snapshots__/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.widgets import Input, TextArea
+
+from post001.core.models import PostCreate, PostUpdate
+from tests.tui.conftest import SIZE, screen_name, wait_for
+
+Before = Callable[[Any], Awaitable[None]]
+
+
+def steady(pilot: Any) -> None:
+    """No blinking cursor, no toasts: the picture depends only on the data."""
+    app = pilot.app
+    for widget in app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
+    app.clear_notifications()
+
+
+def shoot(snap_compare: Any, app: Any, before: Before) -> bool:
+    async def run_before(pilot: Any) -> None:
+        await wait_for(pilot, lambda: app.store is not None)
+        await before(pilot)
+        await pilot.pause(0.2)
+        steady(pilot)
+        await pilot.pause()
+
+    return bool(snap_compare(app, terminal_size=SIZE, run_before=run_before))
+
+
+@pytest.fixture
+def posts(world: Any, clock: Any) -> dict[str, Any]:
+    alice = world["alice"]
+    draft = alice.create_post(PostCreate(
+        title="Notes on terminal writing", subtitle="A draft",
+        content="Writing in the *terminal*.\n\n- saves itself\n- never loses text\n",
+        collectives=["dev-notes", "rust-weekly"]))
+    live = alice.create_post(PostCreate(title="Shipping it", content="Out now.",
+                                        collectives=["dev-notes", "rust-weekly", "ml-digest"]))
+    alice.publish(live.id)
+    clock.advance(minutes=3)
+    mixed = alice.create_post(PostCreate(
+        title="Mixed bag", content="Everything at once.",
+        collectives=["rust-weekly", "ml-digest", "open-stories", "design-crit"]))
+    bob = world["bob"]
+    pending = bob.create_post(PostCreate(title="From bob", content="A contribution.",
+                                         collectives=["dev-notes"]))
+    bob.publish(pending.id)
+    return {"draft": draft, "live": live, "mixed": mixed}
+
+
+async def to_dashboard(pilot: Any) -> None:
+    await wait_for(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+
+
+async def open_title(pilot: Any, title: str) -> None:
+    app = pilot.app
+    await to_dashboard(pilot)
+    index = [p.title for p in app.screen.shown_posts].index(title)
+    app.screen.query_one("#posts").move_cursor(row=index)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+    await pilot.pause(0.4)  # the word count settles
+
+
+def test_dashboard(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    app, _ = make_app()
+    assert shoot(snap_compare, app, to_dashboard)
+
+
+def test_dashboard_first_run(snap_compare: Any, make_app: Any) -> None:
+    app, _ = make_app(user="newbie")
+    assert shoot(snap_compare, app, to_dashboard)
+
+
+def test_editor(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    app, _ = make_app()
+    assert shoot(snap_compare, app, lambda p: open_title(p, "Notes on terminal writing"))
+
+
+def test_editor_with_preview(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Notes on terminal writing")
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_post_settings_with_errors(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Notes on terminal writing")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "PostSettingsScreen")
+        pilot.app.screen.query_one("#in-seo_title", Input).value = "A title far too long " * 4
+        pilot.app.screen.query_one("#in-thumbnail_url", Input).value = "ftp://example.com/x.png"
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_picker(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Notes on terminal writing")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "CollectivePicker")
+        picker = pilot.app.screen
+        await pilot.press("ctrl+f")
+        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: picker._shown_request == picker._request
+                       and len(picker.rows) == 5)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_preflight_blocked(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Mixed bag")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "PreflightScreen"
+                       and pilot.app.screen.plan is not None)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_publish_summary(snap_compare: Any, make_app: Any, posts: Any, world: Any) -> None:
+    world["alice"].set_collectives(posts["mixed"].id, ["rust-weekly", "ml-digest",
+                                                      "open-stories"])
+
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Mixed bag")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "PreflightScreen"
+                       and pilot.app.screen.plan is not None)
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "PublishSummaryScreen")
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_review_queue(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await to_dashboard(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "ReviewScreen"
+                       and pilot.app.screen.items)
+        await pilot.pause(0.3)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_conflict(snap_compare: Any, make_app: Any, posts: Any, world: Any,
+                  clock: Any, open_as: Any) -> None:
+    draft = posts["draft"]
+
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Notes on terminal writing")
+        open_as("alice").update_post(draft.id, PostUpdate(content="Rewritten on my laptop."),
+                                     expected_version=draft.version)
+        pilot.app.screen.query_one("#body", TextArea).focus()
+        await pilot.press("ctrl+end", *"A line typed here.")
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "ConflictScreen"
+                       and pilot.app.screen.stored is not None)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_history(snap_compare: Any, make_app: Any, posts: Any, world: Any,
+                 clock: Any) -> None:
+    draft = posts["draft"]
+    clock.advance(minutes=20)
+    world["alice"].update_post(draft.id, PostUpdate(content="Second thoughts."),
+                               expected_version=draft.version)
+
+    async def before(pilot: Any) -> None:
+        await open_title(pilot, "Notes on terminal writing")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "HistoryScreen"
+                       and pilot.app.screen.revisions)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_help(snap_compare: Any, make_app: Any) -> None:
+    async def before(pilot: Any) -> None:
+        await pilot.press("f1")
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
