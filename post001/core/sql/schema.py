@@ -19,14 +19,18 @@ HEAD_REVISION = "0006_auth_rls"
 SEARCH_TABLE_PREFIX = "posts_fts"
 SEARCH_COLUMN = ("posts", "search_vector")
 SEARCH_INDEX = "ix_posts_search"
+#: The server's credential tables (0006_auth_rls), declared in post001/server/auth.py:
+#: the headless core's metadata does not know them.
+SERVER_TABLES = frozenset({"user_passwords", "api_tokens"})
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
-    """Alembic `include_name` hook: leave the search objects out of schema comparisons."""
+    """Alembic `include_name` hook: leave the search objects and the server's credential
+    tables out of schema comparisons."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith(SEARCH_TABLE_PREFIX)
+        return not name.startswith(SEARCH_TABLE_PREFIX) and name not in SERVER_TABLES
     if type_ == "column":
         return (parent_names.get("table_name"), name) != SEARCH_COLUMN
     if type_ == "index":
