@@ -34,6 +34,8 @@ class State:
 
     def __init__(self) -> None:
         self.db: str | None = None
+        self.server: str | None = None
+        self.token_file: str | None = None
         self.user: str | None = None
         self.json = False
         self._settings: Settings | None = None
@@ -66,8 +68,9 @@ class State:
         return self._settings
 
     def url(self) -> str:
-        """The store URL: --db, else POST001_DATABASE_URL (or the config file), else default."""
-        return self.db or self.settings().store_url()
+        """The store: --server, else --db, else POST001_SERVER_URL / POST001_DATABASE_URL
+        (or the config file), else the embedded default."""
+        return self.server or self.db or self.settings().store_url()
 
     def username(self) -> str:
         from post001.core.api import default_username
@@ -80,7 +83,8 @@ class State:
 
             url = self.url()
             try:
-                self._store = connect(url, self.username(), settings=self.settings())
+                self._store = connect(url, self.username(), settings=self.settings(),
+                                      token_file=self.token_file)
             except Exception as exc:
                 raise as_post001_error(exc, url=url) from None
             click.get_current_context().find_root().call_on_close(self.close)
@@ -110,6 +114,16 @@ def _set_user(ctx: click.Context, _param: click.Parameter, value: str | None) ->
         ctx.ensure_object(State).user = value
 
 
+def _set_server(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).server = value
+
+
+def _set_token_file(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).token_file = value
+
+
 DB_HELP = (
     "The database (sqlite:///path.db or postgresql://user@host/name). Default: "
     "POST001_DATABASE_URL, else a SQLite file in your data directory (see `post001 locate`)."
@@ -119,6 +133,14 @@ AS_HELP = (
     "profile is created on first use)."
 )
 JSON_HELP = "Print JSON on stdout (errors as JSON on stderr)."
+SERVER_HELP = (
+    "A post001 server (http(s)://host:port) instead of a database. Default: "
+    "POST001_SERVER_URL or server_url in the config file. Sign in with `post001 login`."
+)
+TOKEN_FILE_HELP = (
+    "Read the server token from this file (it must be private: chmod 600). Default: "
+    "POST001_TOKEN, else the OS keyring entry `post001 login` made."
+)
 
 
 def global_options(func: F) -> F:
@@ -136,6 +158,11 @@ def _global_options(func: F, *, db_help: str, as_help: str) -> F:
                         is_eager=True, callback=_set_json, help=JSON_HELP)(func)
     func = click.option("--as", "as_user", default=None, metavar="USERNAME",
                         expose_value=False, callback=_set_user, help=as_help)(func)
+    func = click.option("--token-file", "token_file", default=None, metavar="PATH",
+                        expose_value=False, callback=_set_token_file,
+                        help=TOKEN_FILE_HELP)(func)
+    func = click.option("--server", "server", default=None, metavar="URL",
+                        expose_value=False, callback=_set_server, help=SERVER_HELP)(func)
     return click.option("--db", "db", default=None, metavar="URL", expose_value=False,
                         callback=_set_db, help=db_help)(func)
 

@@ -26,6 +26,7 @@ def connect(
     clock: Clock | None = None,
     create_user: bool = True,
     token: str | None = None,
+    token_file: str | None = None,
     **options: Any,
 ) -> Store:
     """Open a store acting as `user`.
@@ -34,7 +35,8 @@ def connect(
     a post001 server (`http(s)://host:port`); by default the configured one, else the
     embedded SQLite database in the user's data directory (created and migrated on the
     spot). On a database, a missing user is created as a local profile unless
-    `create_user=False`.
+    `create_user=False`. On a server, the token decides who you are (`token`, else
+    POST001_TOKEN, else `token_file`, else the OS keyring entry `post001 login` made).
     """
     settings = settings or Settings()
     url = url or settings.store_url()
@@ -42,7 +44,8 @@ def connect(
     if url.startswith(("http://", "https://")):
         from post001.core.remote import open_remote_store
 
-        return open_remote_store(url, token=token or settings.token, **options)
+        return open_remote_store(url, token=token or settings.token, token_file=token_file,
+                                 **options)
     from post001.core.sql.store import open_sql_store
 
     return open_sql_store(

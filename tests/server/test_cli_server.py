@@ -32,7 +32,7 @@ def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None
     return result
 
 
-def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any,
+def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any, tmp_path: Any,
                                           memory_keyring: MemoryKeyring) -> None:
     added = _run("server", "--db", pg_url, "user", "add", "alice", "--password-stdin",
                  input="a long password\n")
@@ -66,6 +66,20 @@ def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any,
         listed = _run("collective", "list", "--json", env=env)
         assert listed.exit_code == 0, listed.output
         assert [c["slug"] for c in json.loads(listed.output)] == ["weekend"]
+
+        # --server and --token-file select the server and the token explicitly.
+        token_file = tmp_path / "token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o644)
+        loose = _run("post", "list", "--server", url, "--token-file", str(token_file),
+                     "--json")
+        assert loose.exit_code == 1
+        assert json.loads(loose.stderr)["error"]["field"] == "token_file"  # must be 0600
+        token_file.chmod(0o600)
+        mine = _run("collective", "show", "weekend", "--server", url, "--token-file",
+                    str(token_file), "--json")
+        assert mine.exit_code == 0, mine.output
+        assert json.loads(mine.output)["owner"] == "alice"
 
         out = _run("logout", url)
         assert out.exit_code == 0 and "Signed out" in out.output
