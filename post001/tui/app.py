@@ -80,7 +80,9 @@ class Post001App(App[None]):
         from post001.tui.screens.dashboard import DashboardScreen
 
         self.push_screen(DashboardScreen())
-        self._open_store()
+        # Just after the first paint: importing the database layer (in a thread, but it
+        # holds the GIL in long stretches) must not delay the first screen.
+        self.call_after_refresh(lambda: self.set_timer(0.05, self._open_store))
 
     @work(thread=True, group="store-open", exit_on_error=False)
     def _open_store(self) -> None:

@@ -101,9 +101,9 @@ def build_demo_database(url: str) -> None:
             ("grace", "Reading list for February", "ada-notes"),
             ("linus", "Lifetimes without tears", "rust-weekly"),
         ):
-            other = stores[author].create_post(PostCreate(title=title, content=BODY,
+            theirs = stores[author].create_post(PostCreate(title=title, content=BODY,
                                                           collectives=[slug]))
-            stores[author].publish(other.id)
+            stores[author].publish(theirs.id)
     finally:
         for store in stores.values():
             store.close()

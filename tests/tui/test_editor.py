@@ -196,7 +196,7 @@ async def test_opening_a_post_shows_it_and_edits_update_the_same_post(
         make_app: Any, open_as: Any, clock: Any, messages: Any) -> None:
     alice = open_as("alice")
     post = alice.create_post(PostCreate(title="Existing", content="old body"))
-    app, store = make_app()
+    app, _store = make_app()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
         await pilot.press("enter")

@@ -23,8 +23,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, Markdown, Static, TextArea
 from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Markdown, Static, TextArea
 from textual.worker import Worker
 
 from post001.core.errors import ConflictError, Post001Error
