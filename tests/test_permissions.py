@@ -260,15 +260,19 @@ def test_nobody_removes_the_owner(actor: str, is_self: bool) -> None:
 # --- reading posts -------------------------------------------------------------------------
 # (status, is_public) -> reader -> may read.
 # "member" = holds any role in a collective where the post's share is published.
+# "moderator" = owner/admin/editor of a collective where the share waits for review.
+_ONLY_AUTHOR = {"author": True, "member": False, "moderator": False, "stranger": False}
 READ_POST: dict[tuple[str, bool], dict[str, bool]] = {
-    ("published", True): {"author": True, "member": True, "stranger": True},
-    ("published", False): {"author": True, "member": True, "stranger": False},
-    ("draft", True): {"author": True, "member": False, "stranger": False},
-    ("draft", False): {"author": True, "member": False, "stranger": False},
-    ("scheduled", True): {"author": True, "member": False, "stranger": False},
-    ("scheduled", False): {"author": True, "member": False, "stranger": False},
-    ("archived", True): {"author": True, "member": False, "stranger": False},
-    ("archived", False): {"author": True, "member": False, "stranger": False},
+    ("published", True): {"author": True, "member": True, "moderator": True,
+                          "stranger": True},
+    ("published", False): {"author": True, "member": True, "moderator": True,
+                           "stranger": False},
+    ("draft", True): _ONLY_AUTHOR,
+    ("draft", False): _ONLY_AUTHOR,
+    ("scheduled", True): _ONLY_AUTHOR,
+    ("scheduled", False): _ONLY_AUTHOR,
+    ("archived", True): _ONLY_AUTHOR,
+    ("archived", False): _ONLY_AUTHOR,
 }
 
 
@@ -289,14 +293,15 @@ def test_read_post(status: str, is_public: bool, reader: str) -> None:
         status=PostStatus(status),
         is_public=is_public,
         member_where_published=reader == "member",
+        moderator_where_pending=reader == "moderator",
     )
     assert got is READ_POST[(status, is_public)][reader]
 
 
 # --- reading shares ------------------------------------------------------------------------
 # share status -> reader -> (may read when the post is not readable to them, when it is).
-# Pending/rejected: the author and C's owner/admin/editor. Published: whoever may read the
-# post. A draft share: the author only.
+# Pending/rejected: the author and C's owner/admin/editor. Published: C's members who may
+# read the post. A draft share: the author only.
 _MODS_ONLY = {
     "post-author": (True, True),
     "owner": (True, True), "admin": (True, True), "editor": (True, True),
@@ -310,7 +315,7 @@ READ_SHARE: dict[str, dict[str, tuple[bool, bool]]] = {
         "post-author": (True, True),
         "owner": (False, True), "admin": (False, True), "editor": (False, True),
         "author": (False, True), "contributor": (False, True), "member": (False, True),
-        "nonmember": (False, True),
+        "nonmember": (False, False),  # no leak of which collectives exist
     },
     "draft": {
         "post-author": (True, True),

@@ -72,6 +72,19 @@ def test_legacy_mode_allows_one_collective_and_mirrors_it(db_url: str, clock: An
     alice.close()
 
 
+def test_removing_the_legacy_collective_clears_the_mirror_in_any_mode(
+        db_url: str, clock: Any) -> None:
+    legacy = _team(db_url, clock, collectives=1,
+                   flags=FeatureFlags(enable_multi_collective=False))
+    post = legacy.create_post(PostCreate(title="t", content="b", collectives=["c0"]))
+    assert post.collective_id is not None
+    modern = post001.connect(db_url, user="alice", clock=clock)
+    cleared = modern.set_collectives(post.id, [])
+    assert cleared.collective_id is None and cleared.shares == []
+    for store in (legacy, modern):
+        store.close()
+
+
 def test_rollout_percentage_picks_the_legacy_flow_per_user(db_url: str, clock: Any) -> None:
     alice = _team(db_url, clock, collectives=0)
     bucket = rollout_bucket(alice.me().id)

@@ -432,7 +432,8 @@ def test_read_rules_for_public_private_pending(world: dict[str, Store]) -> None:
     alice.publish(public.id)
     alice.publish(private.id)
     assert erin.get_post(public.id).title == "Public one"
-    assert erin.get_post(public.id).shares[0].collective == "tech"
+    assert erin.get_post(public.id).shares == []  # no hint of which collectives exist
+    assert [s.collective for s in dave.get_post(public.id).shares] == ["tech"]
     with pytest.raises(NotFoundError):
         erin.get_post(private.id)
     assert dave.get_post(private.id).title == "Private one"
@@ -550,3 +551,64 @@ def test_collective_slug_and_username_are_validated(world: dict[str, Store]) -> 
     with pytest.raises(ValidationError) as caught:
         alice.create_collective(CollectiveCreate(slug="tech", name="Again"))
     assert caught.value.field == "slug"
+
+
+# --- found in review ----------------------------------------------------------------------
+
+
+def test_moderators_read_what_they_review_and_nothing_once_it_is_withdrawn(
+        world: dict[str, Store]) -> None:
+    carol, bob = world["carol"], world["bob"]
+    post = _draft(carol, title="Private", to=["tech"], is_public=False)
+    carol.publish(post.id)
+    assert bob.get_post(post.id).title == "Private"  # bob must read it to decide
+    with pytest.raises(NotFoundError):
+        world["dave"].get_post(post.id)  # a plain member may not, while it waits
+    carol.archive_post(post.id)
+    assert bob.pending_reviews() == []
+    with pytest.raises(NotFoundError):
+        bob.approve(post.id, "tech")
+    with pytest.raises(NotFoundError):
+        bob.get_post(post.id)
+
+
+def test_nobody_but_the_author_touches_or_detects_a_draft_selection(
+        world: dict[str, Store]) -> None:
+    bob, alice = world["bob"], world["alice"]
+    post = _draft(bob, to=["tech"])  # a draft: its selection is bob's business
+    with pytest.raises(NotFoundError) as hidden:
+        alice.remove_share(post.id, "tech")  # alice owns tech, yet cannot see it
+    with pytest.raises(NotFoundError) as absent:
+        alice.remove_share(_draft(bob, title="Other").id, "tech")
+    assert hidden.value.message.split(" shared")[1] == absent.value.message.split(" shared")[1]
+    assert _status(bob.get_post(post.id)) == {"tech": ShareStatus.DRAFT}
+
+
+def test_republishing_a_live_post_with_a_future_time_keeps_it_live(
+        world: dict[str, Store], clock: Any) -> None:
+    alice = world["alice"]
+    post = _draft(alice, to=["tech"])
+    version = alice.publish(post.id).post.version
+    alice.save_draft(post.id, PostUpdate(publish_at=clock() + timedelta(days=1)),
+                     expected_version=version)
+    again = alice.publish(post.id)
+    assert not again.scheduled and again.post.status is PostStatus.PUBLISHED
+    assert [p.id for p in world["bob"].feed("tech")] == [post.id]
+
+
+def test_values_no_database_can_store_are_refused_naming_the_field(
+        world: dict[str, Store], clock: Any) -> None:
+    from datetime import datetime, timezone
+
+    alice = world["alice"]
+    post = _draft(alice)
+    with pytest.raises(ValidationError) as caught:
+        alice.save_draft(post.id, PostUpdate.model_construct(title="a\x00b"),
+                         expected_version=1)
+    assert caught.value.field == "title"
+    far = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with pytest.raises(ValidationError) as caught:
+        alice.save_draft(post.id, PostUpdate.model_construct(publish_at=far),
+                         expected_version=1)
+    assert caught.value.field == "publish_at"
+    assert alice.get_post(post.id).version == 1

@@ -10,11 +10,18 @@ from __future__ import annotations
 import enum
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # --- enums -------------------------------------------------------------------------------
 
@@ -26,11 +33,6 @@ class Role(enum.StrEnum):
     AUTHOR = "author"
     CONTRIBUTOR = "contributor"
     MEMBER = "member"
-
-    @property
-    def rank(self) -> int:
-        """Higher is more powerful: owner 5 ... member 0."""
-        return len(ROLE_ORDER) - 1 - ROLE_ORDER.index(self)
 
 
 ROLE_ORDER: tuple[Role, ...] = tuple(Role)  # owner first: also the default sort order
@@ -93,11 +95,29 @@ def _check_url(value: str | None) -> str | None:
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(json.dumps(value, separators=(",", ":")).encode())
+    text = json.dumps(value, separators=(",", ":"))
+    if "\\u0000" in text:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    size = len(text.encode())
     if size > METADATA_MAX_BYTES:
         raise ValueError(f"is {size} bytes of JSON; the limit is {METADATA_MAX_BYTES} bytes")
     return value
 
+
+def _check_publish_at(value: datetime | None) -> datetime | None:
+    """A moment both databases can store, in UTC (a naive time is taken to be UTC)."""
+    if value is None:
+        return None
+    try:
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the dates post001 can store") from None
+    if not 1970 <= utc.year <= 9000:
+        raise ValueError("must be between the years 1970 and 9000")
+    return utc
+
+
+PublishAt = Annotated[datetime | None, AfterValidator(_check_publish_at)]
 
 Username = Annotated[str, StringConstraints(pattern=USERNAME_RE, min_length=3, max_length=32)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_RE, min_length=1, max_length=SLUG_MAX)]
@@ -122,6 +142,15 @@ RejectionReason = Annotated[
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text; refuse it here, naming the field,
+        # so every backend gives the same answer.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character (\\x00), which cannot be stored")
+        return value
 
 
 class _Output(BaseModel):
@@ -204,7 +233,7 @@ class PostFields(_Input):
     meta_description: MetaDescription = ""
     thumbnail_url: ThumbnailUrl = None
     metadata: Metadata = Field(default_factory=dict)
-    publish_at: datetime | None = None
+    publish_at: PublishAt = None
 
 
 class PostCreate(PostFields):
@@ -224,7 +253,7 @@ class PostUpdate(_Input):
     meta_description: MetaDescription | None = None
     thumbnail_url: ThumbnailUrl = None
     metadata: Metadata | None = None
-    publish_at: datetime | None = None
+    publish_at: PublishAt = None
 
 
 class Share(_Output):

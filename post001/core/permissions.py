@@ -80,24 +80,29 @@ def can_read_post(
     status: PostStatus,
     is_public: bool,
     member_where_published: bool,
+    moderator_where_pending: bool = False,
 ) -> bool:
     """`member_where_published`: the reader holds any role in a collective whose share
-    of this post is published."""
+    of this post is published. `moderator_where_pending`: the reader is an owner, admin
+    or editor of a collective where this post waits for review (or was rejected): they
+    must read it to decide."""
     if is_author:
         return True
     if status is not PostStatus.PUBLISHED:
         return False
-    return is_public or member_where_published
+    return is_public or member_where_published or moderator_where_pending
 
 
 def can_read_share(*, is_author: bool, status: ShareStatus, role: Role | None,
                    post_readable: bool) -> bool:
+    """Outside the author, a share is seen only from inside its collective: a
+    non-member learns nothing about which collectives exist, even from a public post."""
     if is_author:
         return True
     if status in (ShareStatus.PENDING_APPROVAL, ShareStatus.REJECTED):
         return role in MODERATORS
     if status is ShareStatus.PUBLISHED:
-        return post_readable
+        return post_readable and role is not None
     return False  # a draft share is the author's business
 
 

@@ -62,6 +62,11 @@ def load_shares(
     member_where_published = {
         r.post_id for r in rows if r.my_role is not None and r.status == ShareStatus.PUBLISHED
     }
+    moderator_where_pending = {
+        r.post_id for r in rows
+        if r.my_role is not None and Role(r.my_role) in permissions.MODERATORS
+        and r.status in (ShareStatus.PENDING_APPROVAL, ShareStatus.REJECTED)
+    }
     for r in rows:
         post = by_id[r.post_id]
         is_author = post.author_id == viewer
@@ -70,6 +75,7 @@ def load_shares(
             status=PostStatus(post.status),
             is_public=bool(post.is_public),
             member_where_published=r.post_id in member_where_published,
+            moderator_where_pending=r.post_id in moderator_where_pending,
         )
         if not permissions.can_read_share(
             is_author=is_author,

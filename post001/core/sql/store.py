@@ -74,6 +74,8 @@ _MEMBER_COUNT = (
     .scalar_subquery()
 )
 _SHARE_FIELDS_RESET = {"decided_by": None, "decided_at": None, "rejection_reason": None}
+#: Share statuses a moderator decides on (and so may read the post for).
+_AWAITING = (ShareStatus.PENDING_APPROVAL.value, ShareStatus.REJECTED.value)
 
 
 def _new_id() -> UUID:
@@ -144,6 +146,10 @@ class SqlStore(Store):
         except sa_exc.DBAPIError as err:
             raise DatabaseError(f"The database refused the request: {str(err.orig)[:200]}"
                                 ) from err
+        except sa_exc.StatementError as err:
+            # A value that could not even be sent (the models should have caught it).
+            raise ValidationError(f"A value could not be stored: {str(err.orig)[:200]}"
+                                  ) from err
 
     def _now(self) -> datetime:
         return as_utc(self._clock())
@@ -210,40 +216,45 @@ class SqlStore(Store):
         return row
 
     def _readable(self, conn: sa.Connection, row: Any) -> bool:
-        member_where_published = False
+        """permissions.can_read_post for one post, with the reader's standing gathered
+        in one query."""
+        member_where_published = moderator_where_pending = False
         if row.author_id != self._user_id and row.status == PostStatus.PUBLISHED:
-            member_where_published = bool(conn.execute(
-                sa.select(sa.literal(1))
-                .select_from(t.shares)
+            for status, role in conn.execute(
+                sa.select(t.shares.c.status, t.members.c.role)
                 .join(t.members, t.members.c.collective_id == t.shares.c.collective_id)
-                .where(t.shares.c.post_id == row.id,
-                       t.shares.c.status == ShareStatus.PUBLISHED.value,
-                       t.members.c.member_id == self._user_id)
-                .limit(1)
-            ).first())
+                .where(t.shares.c.post_id == row.id, t.members.c.member_id == self._user_id)
+            ):
+                member_where_published |= status == ShareStatus.PUBLISHED
+                moderator_where_pending |= (status in _AWAITING
+                                            and Role(role) in permissions.MODERATORS)
         return permissions.can_read_post(
             is_author=row.author_id == self._user_id,
             status=PostStatus(row.status),
             is_public=bool(row.is_public),
             member_where_published=member_where_published,
+            moderator_where_pending=moderator_where_pending,
         )
 
     def _readable_clause(self) -> sa.ColumnElement[bool]:
         """SQL twin of permissions.can_read_post, for lists (the contract suite checks
         that it agrees with get_post)."""
-        member_where_published = (
+        standing = (
             sa.select(sa.literal(1))
             .select_from(t.shares)
             .join(t.members, t.members.c.collective_id == t.shares.c.collective_id)
             .where(t.shares.c.post_id == t.posts.c.id,
-                   t.shares.c.status == ShareStatus.PUBLISHED.value,
-                   t.members.c.member_id == self._user_id)
+                   t.members.c.member_id == self._user_id,
+                   sa.or_(t.shares.c.status == ShareStatus.PUBLISHED.value,
+                          sa.and_(t.shares.c.status.in_(_AWAITING),
+                                  t.members.c.role.in_(
+                                      [r.value for r in permissions.MODERATORS]))))
             .exists()
         )
         return sa.or_(
             t.posts.c.author_id == self._user_id,
             sa.and_(t.posts.c.status == PostStatus.PUBLISHED.value,
-                    sa.or_(t.posts.c.is_public.is_(True), member_where_published)),
+                    sa.or_(t.posts.c.is_public.is_(True), standing)),
         )
 
     def _post_out(self, conn: sa.Connection, post_id: UUID) -> Post:
@@ -789,9 +800,8 @@ class SqlStore(Store):
             if moved:
                 conn.execute(t.shares.update().where(t.shares.c.id == sa.bindparam("b_id"))
                              .values(display_order=sa.bindparam("b_order")), moved)
-            if not self.multi_collective():
-                conn.execute(t.posts.update().where(t.posts.c.id == post_id).values(
-                    collective_id=next(iter(wanted_ids), None)))
+            self._sync_legacy_collective(conn, post, removed=removed,
+                                         selected=[c.id for c in targets.values()])
             return self._post_out(conn, post_id)
 
     def _apply_share_changes(self, conn: sa.Connection, post: Any, removed: list[UUID],
@@ -826,14 +836,15 @@ class SqlStore(Store):
             if target[slug].id not in existing:
                 self._check_selection(len(existing) + 1)
                 self._apply_share_changes(conn, post, [], target, existing)
-                if not self.multi_collective():
-                    conn.execute(t.posts.update().where(t.posts.c.id == post_id)
-                                 .values(collective_id=target[slug].id))
+                self._sync_legacy_collective(conn, post, selected=[target[slug].id])
             return self._post_out(conn, post_id)
 
     def remove_share(self, post_id: UUID, slug: str) -> Post | None:
+        missing = NotFoundError(f"No post {post_id} shared to {slug!r}.", collective=slug)
         with self._tx() as conn:
-            post = self._post_row(conn, post_id, lock=True)
+            post = conn.execute(R.post_select().where(t.posts.c.id == post_id)).first()
+            if post is None:
+                raise missing
             is_author = post.author_id == self._user_id
             coll = conn.execute(
                 sa.select(t.collectives.c.id, t.members.c.role)
@@ -841,14 +852,14 @@ class SqlStore(Store):
                                               t.members.c.member_id == self._user_id))
                 .where(t.collectives.c.slug == slug)
             ).first()
-            share = None
-            if coll is not None:
-                share = conn.execute(sa.select(t.shares).where(
-                    t.shares.c.post_id == post_id, t.shares.c.collective_id == coll.id)).first()
+            share = None if coll is None else conn.execute(sa.select(t.shares).where(
+                t.shares.c.post_id == post_id, t.shares.c.collective_id == coll.id)).first()
             role = Role(coll.role) if coll is not None and coll.role else None
-            if not is_author and (role is None or share is None):
-                raise NotFoundError(f"No post {post_id} in {slug!r}.", collective=slug)
-            if coll is None or (is_author and role is None and share is None):
+            if not is_author and (share is None or not permissions.can_read_share(
+                    is_author=False, status=ShareStatus(share.status), role=role,
+                    post_readable=self._readable(conn, post))):
+                raise missing  # the same answer whether or not it exists
+            if coll is None or (role is None and share is None):
                 raise NotFoundError(f"No collective {slug!r} among yours.", collective=slug)
             decision = permissions.can_remove_share(is_author=is_author, role=role)
             if not decision:
@@ -858,12 +869,25 @@ class SqlStore(Store):
                 self._audit(conn, [{"action": "share.removed", "post_id": post_id,
                                     "collective_id": coll.id,
                                     "old": {"status": share.status}}])
-                if post.collective_id == coll.id:
-                    conn.execute(t.posts.update().where(t.posts.c.id == post_id)
-                                 .values(collective_id=None))
+                self._sync_legacy_collective(conn, post, removed=[coll.id])
             if is_author or self._readable(conn, post):
                 return self._post_out(conn, post_id)
             return None
+
+    def _sync_legacy_collective(self, conn: sa.Connection, post: Any, *,
+                                removed: Sequence[UUID] = (),
+                                selected: Sequence[UUID] | None = None) -> None:
+        """Keep the legacy posts.collective_id that older readers use truthful: cleared
+        when its share goes, and in the legacy one-collective flow, the selection."""
+        current = post.collective_id
+        target = current
+        if current is not None and current in removed:
+            target = None
+        if selected is not None and not self.multi_collective():
+            target = next(iter(selected), None)
+        if target != current:
+            conn.execute(t.posts.update().where(t.posts.c.id == post.id)
+                         .values(collective_id=target))
 
     # --- publishing ----------------------------------------------------------------------
 
@@ -924,8 +948,9 @@ class SqlStore(Store):
                        collective=first.collective,
                        details={"errors": [e.model_dump() for e in plan.errors],
                                 "not_allowed": not_allowed})
-        scheduled = (not via_scheduler and post.publish_at is not None
-                     and as_utc(post.publish_at) > now)
+        # A post already out stays out: a publish time only schedules what is not live.
+        scheduled = (not via_scheduler and post.status != PostStatus.PUBLISHED
+                     and post.publish_at is not None and as_utc(post.publish_at) > now)
         events: list[dict[str, Any]] = []
         extra = {"via": "scheduler"} if via_scheduler else {}
         changes: dict[str, Any] = {"version": post.version + 1, "updated_at": now}
@@ -1061,6 +1086,8 @@ class SqlStore(Store):
                 .join(t.members, sa.and_(t.members.c.collective_id == t.collectives.c.id,
                                          t.members.c.member_id == self._user_id))
                 .where(t.shares.c.status == ShareStatus.PENDING_APPROVAL.value,
+                       # Archived or unpublished posts are their author's alone again.
+                       t.posts.c.status == PostStatus.PUBLISHED.value,
                        t.members.c.role.in_([r.value for r in permissions.MODERATORS]))
                 .order_by(t.shares.c.shared_at)
             )
@@ -1082,13 +1109,14 @@ class SqlStore(Store):
             share = conn.execute(sa.select(t.shares).where(
                 t.shares.c.post_id == post_id, t.shares.c.collective_id == coll.id)).first()
             decision = permissions.can_moderate(role=role)
-            if not decision and share is not None:
-                author = conn.execute(sa.select(t.posts.c.author_id)
-                                      .where(t.posts.c.id == post_id)).scalar()
-                # Only someone who may see the share learns that it exists.
-                if author == self._user_id or share.status == ShareStatus.PUBLISHED:
-                    raise PermissionDenied(decision.reason or "", collective=slug)
-            if share is None or not decision:
+            post = conn.execute(sa.select(t.posts.c.author_id, t.posts.c.status)
+                                .where(t.posts.c.id == post_id)).first()
+            # Only someone who may see the share learns that it exists.
+            if not decision and share is not None and post is not None and (
+                    post.author_id == self._user_id or share.status == ShareStatus.PUBLISHED):
+                raise PermissionDenied(decision.reason or "", collective=slug)
+            if (share is None or post is None or not decision
+                    or post.status != PostStatus.PUBLISHED):
                 raise NotFoundError(f"No post {post_id} waiting in {slug!r}.", collective=slug)
             if share.status != ShareStatus.PENDING_APPROVAL:
                 raise ValidationError(
