@@ -100,6 +100,24 @@ FUNCTIONS = [
         "SELECT EXISTS (SELECT 1 FROM public.collectives "
         "WHERE id = cid AND owner_id = public.post001_uid())",
     ),
+    # Acting as the owner: holding the role, or (mid-transfer) collectives.owner_id.
+    _definer(
+        "post001_acts_as_owner", "cid uuid", "boolean",
+        "SELECT public.post001_role_in(cid) = 'owner' OR public.post001_owns_collective(cid)",
+    ),
+    # The share statuses the acting author may give a share in `cid` (DOMAIN.md's table;
+    # post001.core.permissions.share_status_on_publish is the same rule in Python).
+    _definer(
+        "post001_share_status_allowed", "cid uuid, new_status text", "boolean",
+        "SELECT CASE new_status "
+        "WHEN 'draft' THEN r.role IS NOT NULL "
+        f"WHEN 'pending_approval' THEN r.role IN {SHARERS} "
+        f"WHEN 'published' THEN r.role IN {MODERATORS} "
+        "OR (r.role = 'author' AND NOT c.require_approval) "
+        "ELSE false END "
+        "FROM (SELECT public.post001_role_in(cid) AS role) r "
+        "JOIN public.collectives c ON c.id = cid",
+    ),
     _definer(
         "post001_is_author", "pid uuid", "boolean",
         "SELECT EXISTS (SELECT 1 FROM public.posts "
@@ -113,8 +131,8 @@ FUNCTIONS = [
         "JOIN public.collective_members m ON m.collective_id = s.collective_id "
         "AND m.member_id = public.post001_uid() "
         "WHERE s.post_id = pid AND ("
-        "(s.status = 'published' AND pstatus = 'published') OR "
-        f"(s.status IN ('pending_approval', 'rejected') AND m.role IN {MODERATORS})))",
+        "pstatus = 'published' AND (s.status = 'published' OR "
+        f"(s.status IN ('pending_approval', 'rejected') AND m.role IN {MODERATORS}))))",
     ),
     _definer(
         "post001_moderates_post", "pid uuid", "boolean",
@@ -139,6 +157,46 @@ FUNCTIONS = [
         "SELECT u.id, p.password_hash FROM public.users u "
         "JOIN public.user_passwords p ON p.user_id = u.id WHERE u.username = p_username",
     ),
+    # Share status changes follow the rules whatever the policies let through: an author
+    # gives only the statuses their role allows (draft always, to unpublish), a moderator
+    # only decides pending shares. A policy cannot see the old row; a trigger can.
+    f"""
+    CREATE OR REPLACE FUNCTION post001_shares_guard() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF current_user = 'post001_app' AND NOT public.post001_is_system()
+           AND NEW.status IS DISTINCT FROM OLD.status
+           AND NOT (OLD.status = 'pending_approval'
+                    AND NEW.status IN ('published', 'rejected')
+                    AND public.post001_role_in(NEW.collective_id) IN {MODERATORS})
+           AND NOT (public.post001_is_author(NEW.post_id)
+                    AND (NEW.status = 'draft'
+                         OR public.post001_share_status_allowed(NEW.collective_id,
+                                                               NEW.status)))
+        THEN
+            RAISE EXCEPTION 'share status % is not yours to give', NEW.status
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NEW;
+    END
+    $$
+    """,
+    # Only the owner hands the collective over.
+    """
+    CREATE OR REPLACE FUNCTION post001_collectives_guard() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF current_user = 'post001_app' AND NOT public.post001_is_system()
+           AND NEW.owner_id IS DISTINCT FROM OLD.owner_id
+           AND OLD.owner_id IS DISTINCT FROM public.post001_uid()
+        THEN
+            RAISE EXCEPTION 'only the owner can transfer collective %', OLD.id
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NEW;
+    END
+    $$
+    """,
     # A moderator may lock a post (removing a share) and clear the legacy collective_id
     # of the share they remove; every other change to a post is its author's alone.
     """
@@ -178,16 +236,23 @@ POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
     ("collective_members", "members_read", "SELECT",
      "post001_is_system() OR member_id = post001_uid() "
      "OR post001_role_in(collective_id) IS NOT NULL", None),
+    # Admins manage the roles below admin; only the owner makes or unmakes admins and
+    # hands over ownership; the one owner row is the creator's own.
     ("collective_members", "members_add", "INSERT", None,
-     f"post001_role_in(collective_id) IN {MANAGERS} OR "
      "(role = 'owner' AND member_id = post001_uid() "
-     "AND post001_owns_collective(collective_id))"),
+     "AND post001_owns_collective(collective_id)) "
+     "OR (role = 'admin' AND post001_role_in(collective_id) = 'owner') "
+     "OR (role NOT IN ('owner', 'admin') "
+     f"AND post001_role_in(collective_id) IN {MANAGERS})"),
     ("collective_members", "members_change", "UPDATE",
-     f"post001_role_in(collective_id) IN {MANAGERS}",
-     f"post001_role_in(collective_id) IN {MANAGERS}"),
+     "post001_acts_as_owner(collective_id) OR (post001_role_in(collective_id) = 'admin' "
+     "AND role NOT IN ('owner', 'admin'))",
+     "post001_acts_as_owner(collective_id) OR (post001_role_in(collective_id) = 'admin' "
+     "AND role NOT IN ('owner', 'admin'))"),
     ("collective_members", "members_remove", "DELETE",
-     f"role <> 'owner' AND (member_id = post001_uid() "
-     f"OR post001_role_in(collective_id) IN {MANAGERS})", None),
+     "role <> 'owner' AND (member_id = post001_uid() "
+     "OR post001_role_in(collective_id) = 'owner' "
+     "OR (post001_role_in(collective_id) = 'admin' AND role <> 'admin'))", None),
     # posts: DOMAIN.md's read rules; writes are the author's (see post001_posts_guard).
     ("posts", "posts_read", "SELECT",
      "author_id = post001_uid() OR post001_is_system() "
@@ -203,24 +268,24 @@ POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
      "post001_is_system() OR post001_is_author(post_id) "
      f"OR (status IN ('pending_approval', 'rejected') "
      f"AND post001_role_in(collective_id) IN {MODERATORS}) "
-     "OR (status = 'published' AND EXISTS "
+     "OR (status = 'published' AND post001_role_in(collective_id) IS NOT NULL AND EXISTS "
      "(SELECT 1 FROM posts p WHERE p.id = post_collectives.post_id))", None),
     # Only the author shares, only where they belong; anything beyond a draft selection
     # (which may name a collective where they cannot post, for the preflight to explain)
     # needs a role that may post there.
     ("post_collectives", "shares_add", "INSERT", None,
      "post001_is_system() OR (post001_is_author(post_id) "
-     "AND post001_role_in(collective_id) IS NOT NULL "
-     f"AND (status = 'draft' OR post001_role_in(collective_id) IN {SHARERS}))"),
+     "AND post001_share_status_allowed(collective_id, status))"),
+    # Moderators act on shares that reached their collective, never on draft selections;
+    # which status changes are allowed is post001_shares_guard's business.
     ("post_collectives", "shares_change", "UPDATE",
      "post001_is_system() OR post001_is_author(post_id) "
-     f"OR post001_role_in(collective_id) IN {MODERATORS}",
-     "post001_is_system() "
-     f"OR post001_role_in(collective_id) IN {MODERATORS} "
-     "OR (post001_is_author(post_id) AND (status = 'draft' "
-     f"OR post001_role_in(collective_id) IN {SHARERS}))"),
+     f"OR (post001_role_in(collective_id) IN {MODERATORS} AND status <> 'draft')",
+     "post001_is_system() OR post001_is_author(post_id) "
+     f"OR (post001_role_in(collective_id) IN {MODERATORS} AND status <> 'draft')"),
     ("post_collectives", "shares_remove", "DELETE",
-     f"post001_is_author(post_id) OR post001_role_in(collective_id) IN {MODERATORS}", None),
+     "post001_is_author(post_id) "
+     f"OR (post001_role_in(collective_id) IN {MODERATORS} AND status <> 'draft')", None),
     # revisions: the author's alone.
     ("post_revisions", "revisions_own", "ALL",
      "post001_is_system() OR post001_is_author(post_id)",
@@ -282,6 +347,14 @@ def _postgres_up() -> None:
     CREATE TRIGGER posts_author_guard BEFORE UPDATE ON posts
     FOR EACH ROW EXECUTE FUNCTION post001_posts_guard()
     """)
+    op.execute("""
+    CREATE TRIGGER post_collectives_status_guard BEFORE UPDATE ON post_collectives
+    FOR EACH ROW EXECUTE FUNCTION post001_shares_guard()
+    """)
+    op.execute("""
+    CREATE TRIGGER collectives_owner_guard BEFORE UPDATE ON collectives
+    FOR EACH ROW EXECUTE FUNCTION post001_collectives_guard()
+    """)
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(READ_WRITE)} TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT ON audit_events TO {APP_ROLE}")
@@ -306,8 +379,12 @@ def _postgres_down() -> None:
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     op.execute("DROP TRIGGER IF EXISTS posts_author_guard ON posts")
+    op.execute("DROP TRIGGER IF EXISTS post_collectives_status_guard ON post_collectives")
+    op.execute("DROP TRIGGER IF EXISTS collectives_owner_guard ON collectives")
     for name, args in [
-        ("post001_posts_guard", ""), ("post001_password_lookup", "text"),
+        ("post001_posts_guard", ""), ("post001_shares_guard", ""),
+        ("post001_collectives_guard", ""), ("post001_share_status_allowed", "uuid, text"),
+        ("post001_acts_as_owner", "uuid"), ("post001_password_lookup", "text"),
         ("post001_token_lookup", "text"), ("post001_moderates_post", "uuid"),
         ("post001_post_reachable", "uuid, text"), ("post001_is_author", "uuid"),
         ("post001_owns_collective", "uuid"), ("post001_role_in", "uuid"),

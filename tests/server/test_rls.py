@@ -34,39 +34,47 @@ def _u() -> uuid.UUID:
 
 @pytest.fixture
 def world(admin: sa.Engine) -> Iterator[World]:
-    """alice owns collective C; bob is its editor, dave a member; erin is an outsider.
-    alice has a draft D, a public published P, a private published Q (both shared
-    published to C), and R, published with a share pending review in C."""
+    """alice owns collective C; bob is its editor, carol a contributor, frank an admin,
+    dave a member; erin is an outsider. alice has a draft D (its draft selection: C), a
+    public published P, a private published Q (both shared published to C), and R,
+    published with a share pending review in C. carol has S, published and pending in
+    C, and a draft T shared nowhere yet."""
     ids = {name: _u() for name in (
-        "alice", "bob", "dave", "erin", "C", "D", "P", "Q", "R", "audit_c", "audit_d",
-        "share_P", "share_Q", "share_R", "rev_D", "tok_alice")}
+        "alice", "bob", "carol", "dave", "erin", "frank", "C", "D", "P", "Q", "R", "S",
+        "T", "audit_c", "audit_d", "share_D", "share_P", "share_Q", "share_R", "share_S",
+        "rev_D", "tok_alice")}
     with admin.begin() as conn:
-        for name in ("alice", "bob", "dave", "erin"):
+        for name in ("alice", "bob", "carol", "dave", "erin", "frank"):
             conn.execute(sa.text("INSERT INTO users (id, username, created_at) "
                                  "VALUES (:id, :n, :t)"), {"id": ids[name], "n": name, "t": T0})
         conn.execute(sa.text(
             "INSERT INTO collectives (id, slug, name, owner_id, require_approval, created_at,"
             " updated_at) VALUES (:id, 'c', 'C', :o, false, :t, :t)"),
             {"id": ids["C"], "o": ids["alice"], "t": T0})
-        for name, role in (("alice", "owner"), ("bob", "editor"), ("dave", "member")):
+        for name, role in (("alice", "owner"), ("bob", "editor"), ("dave", "member"),
+                           ("carol", "contributor"), ("frank", "admin")):
             conn.execute(sa.text(
                 "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
                 " VALUES (:id, :c, :m, :r, :t)"),
                 {"id": _u(), "c": ids["C"], "m": ids[name], "r": role, "t": T0})
-        for name, status, public in (("D", "draft", True), ("P", "published", True),
-                                     ("Q", "published", False), ("R", "published", False)):
+        for name, status, public, author in (
+                ("D", "draft", True, "alice"), ("P", "published", True, "alice"),
+                ("Q", "published", False, "alice"), ("R", "published", False, "alice"),
+                ("S", "published", True, "carol"), ("T", "draft", True, "carol")):
             conn.execute(sa.text(
                 "INSERT INTO posts (id, author_id, title, status, is_public, slug, created_at,"
                 " updated_at, version) VALUES (:id, :a, :title, :s, :p, :slug, :t, :t, 1)"),
-                {"id": ids[name], "a": ids["alice"], "title": name, "s": status, "p": public,
+                {"id": ids[name], "a": ids[author], "title": name, "s": status, "p": public,
                  "slug": f"post-{ids[name]}", "t": T0})
-        for post, status in (("P", "published"), ("Q", "published"),
-                             ("R", "pending_approval")):
+        for post, status, author in (("P", "published", "alice"), ("Q", "published", "alice"),
+                                     ("R", "pending_approval", "alice"),
+                                     ("D", "draft", "alice"),
+                                     ("S", "pending_approval", "carol")):
             conn.execute(sa.text(
                 "INSERT INTO post_collectives (id, post_id, collective_id, status, shared_by,"
                 " shared_at, display_order) VALUES (:id, :p, :c, :s, :a, :t, 0)"),
                 {"id": ids[f"share_{post}"], "p": ids[post], "c": ids["C"], "s": status,
-                 "a": ids["alice"], "t": T0})
+                 "a": ids[author], "t": T0})
         conn.execute(sa.text(
             "INSERT INTO post_revisions (id, post_id, version, title, subtitle, content,"
             " saved_at) VALUES (:id, :p, 1, 'D', '', '', :t)"),
@@ -152,9 +160,9 @@ MATRIX: list[tuple[str, str | None, str, str]] = [
      f"INSERT INTO posts (id, author_id, title, status, is_public, created_at, updated_at,"
      f" version) VALUES ({NEW}, :alice, 't', 'draft', true, {NOW}, {NOW}, 1)", DENY),
     # shares
-    ("author shares own draft", "alice",
+    ("author shares own draft", "carol",
      "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
-     f" VALUES ({NEW}, :D, :C, 'draft', 0)", ALLOW),
+     f" VALUES ({NEW}, :T, :C, 'draft', 0)", ALLOW),
     ("a member cannot insert a share of another's post", "dave",
      "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
      f" VALUES ({NEW}, :D, :C, 'published', 0)", DENY),
@@ -171,6 +179,45 @@ MATRIX: list[tuple[str, str | None, str, str]] = [
      "SELECT 1 FROM post_collectives WHERE id = :share_Q", ALLOW),
     ("published private share invisible to outsider", "erin",
      "SELECT 1 FROM post_collectives WHERE id = :share_Q", DENY),
+    # found in review: nobody skips moderation, no draft selection is touched
+    ("a contributor cannot approve her own pending share", "carol",
+     "UPDATE post_collectives SET status = 'published' WHERE id = :share_S", DENY),
+    ("a contributor may resubmit (pending) but not publish directly", "carol",
+     "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
+     f" VALUES ({NEW}, :T, :C, 'published', 0)", DENY),
+    ("a contributor's share may wait for review", "carol",
+     "INSERT INTO post_collectives (id, post_id, collective_id, status, display_order)"
+     f" VALUES ({NEW}, :T, :C, 'pending_approval', 0)", ALLOW),
+    ("a moderator cannot publish a draft selection", "bob",
+     "UPDATE post_collectives SET status = 'published' WHERE id = :share_D", DENY),
+    ("an editor cannot delete someone's draft selection", "bob",
+     "DELETE FROM post_collectives WHERE id = :share_D", DENY),
+    ("an admin cannot delete someone's draft selection", "frank",
+     "DELETE FROM post_collectives WHERE id = :share_D", DENY),
+    ("the author deletes her own draft selection", "alice",
+     "DELETE FROM post_collectives WHERE id = :share_D", ALLOW),
+    ("a non-member does not see which collectives a public post is in", "erin",
+     "SELECT 1 FROM post_collectives WHERE id = :share_P", DENY),
+    ("an admin cannot add a second owner", "frank",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'owner', {NOW})", DENY),
+    ("the owner cannot add a second owner either", "alice",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'owner', {NOW})", DENY),
+    ("an admin cannot make admins", "frank",
+     "UPDATE collective_members SET role = 'admin' WHERE member_id = :dave", DENY),
+    ("an admin cannot add an admin", "frank",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'admin', {NOW})", DENY),
+    ("an admin adds an author", "frank",
+     "INSERT INTO collective_members (id, collective_id, member_id, role, created_at)"
+     f" VALUES ({NEW}, :C, :erin, 'author', {NOW})", ALLOW),
+    ("an admin cannot demote the owner", "frank",
+     "UPDATE collective_members SET role = 'admin' WHERE member_id = :alice", DENY),
+    ("an admin cannot take the collective", "frank",
+     "UPDATE collectives SET owner_id = :frank WHERE id = :C", DENY),
+    ("the owner removes an admin", "alice",
+     "DELETE FROM collective_members WHERE member_id = :frank", ALLOW),
     ("moderator approves", "bob",
      "UPDATE post_collectives SET status = 'published' WHERE id = :share_R", ALLOW),
     ("member cannot approve", "dave",

@@ -513,18 +513,21 @@ class SqlStore(Store):
                 raise PermissionDenied(decision.reason or "", collective=slug)
             events: list[dict[str, Any]] = []
             if role is Role.OWNER:
-                # Transfer: exactly one owner, the same user as collectives.owner_id.
+                # Transfer. Order matters: there is never a second owner row (a unique
+                # index forbids it), and under row-level security the old owner still
+                # holds collectives.owner_id while handing the role over.
                 conn.execute(t.members.update()
                              .where(t.members.c.collective_id == coll.id,
                                     t.members.c.member_id == coll.owner_id)
                              .values(role=Role.ADMIN.value))
-                conn.execute(t.collectives.update().where(t.collectives.c.id == coll.id)
-                             .values(owner_id=user.id, updated_at=self._now()))
                 events.append({"action": "member.role_changed", "collective_id": coll.id,
                                "old": {"user_id": str(coll.owner_id), "role": "owner"},
                                "new": {"user_id": str(coll.owner_id), "role": "admin"}})
             conn.execute(t.members.update().where(t.members.c.id == target.id)
                          .values(role=role.value))
+            if role is Role.OWNER:
+                conn.execute(t.collectives.update().where(t.collectives.c.id == coll.id)
+                             .values(owner_id=user.id, updated_at=self._now()))
             events.append({"action": "member.role_changed", "collective_id": coll.id,
                            "old": {"username": username, "role": target.role},
                            "new": {"username": username, "role": role.value}})
