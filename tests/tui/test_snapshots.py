@@ -23,6 +23,9 @@ def steady(pilot: Any) -> None:
     app = pilot.app
     for widget in app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
+        widget.refresh()  # the cursor's visibility does not repaint by itself
+    if isinstance(app.focused, TextArea):
+        app.set_focus(None)  # a TextArea's cursor repaints on its own schedule
     app.clear_notifications()
 
 
