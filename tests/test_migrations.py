@@ -32,7 +32,7 @@ from post001.core.text import post_slug
 
 REVISIONS = [
     "0001_legacy", "0002_redesign", "0003_legacy_shares", "0004_search",
-    "0005_revision_snapshots", "0006_auth_rls",
+    "0005_revision_snapshots", "0006_auth_rls", "0007_one_owner",
 ]
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -463,3 +463,43 @@ def test_postgres_search_vector_only_for_published_posts(pg_empty_url: str) -> N
         conn.execute(posts.update().where(posts.c.id == draft).values(content="giraffes"))
     assert found("giraffe") == {draft}
     engine.dispose()
+
+
+def test_legacy_owners_become_exactly_one_owner_row(engine: sa.Engine) -> None:
+    """The original stored owners as admins, or not at all, and allowed two owners."""
+    upgrade(engine, "0001_legacy")
+    ids = {n: uuid.uuid4() for n in ("alice", "bob", "carol", "a", "b", "c")}
+    lt = _legacy_tables()
+    with engine.begin() as conn:
+        conn.execute(lt["users"].insert(), [
+            {"id": ids[n], "username": n, "display_name": n, "created_at": T0}
+            for n in ("alice", "bob", "carol")])
+        conn.execute(lt["collectives"].insert(), [
+            {"id": ids[c], "slug": c, "name": c, "description": None, "owner_id": ids[o],
+             "created_at": T0} for c, o in (("a", "alice"), ("b", "bob"), ("c", "carol"))])
+        conn.execute(lt["collective_members"].insert(), [
+            {"id": uuid.uuid4(), "collective_id": ids[c], "member_id": ids[u], "role": r,
+             "created_at": T0}
+            for c, u, r in (("a", "alice", "admin"),  # owner stored as admin
+                            ("a", "bob", "admin"),
+                            ("b", "alice", "owner"),  # someone else holds "owner"
+                            ("c", "carol", "owner"))]  # already right
+        )
+    upgrade(engine)
+    m = tables.members
+    with engine.connect() as conn:
+        roles = {(r.collective_id, r.member_id): r.role
+                 for r in conn.execute(sa.select(m.c.collective_id, m.c.member_id, m.c.role))}
+        events = conn.execute(sa.select(tables.audit.c.action, tables.audit.c.collective_id)
+                              .where(tables.audit.c.request_id == "0007_one_owner")).all()
+    assert roles == {
+        (ids["a"], ids["alice"]): "owner", (ids["a"], ids["bob"]): "admin",
+        (ids["b"], ids["alice"]): "admin", (ids["b"], ids["bob"]): "owner",
+        (ids["c"], ids["carol"]): "owner",
+    }
+    assert sorted((a, c) for a, c in events) == sorted([
+        ("member.role_changed", ids["a"]), ("member.role_changed", ids["b"]),
+        ("member.added", ids["b"])])
+    with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(m.update().where(m.c.collective_id == ids["a"],
+                                      m.c.member_id == ids["bob"]).values(role="owner"))

@@ -10,9 +10,10 @@ back: without a keyring, the user is told the explicit alternatives instead.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
+import queue
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -92,15 +93,25 @@ def write_token_file(path: str | os.PathLike[str], token: str) -> Path:
 
 
 def _in_thread(func: Callable[[], T], timeout: float) -> T:
-    # A daemon-less pool thread that hangs would block interpreter exit, so the executor is
-    # shut down without waiting: a stuck keyring call is abandoned, not awaited.
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyring")
+    """Run a keyring call with a deadline. The thread is a daemon: interpreter exit
+    joins executor threads, so a hung backend (a D-Bus call that never answers) would
+    otherwise keep the process alive after we gave up on it."""
+    answers: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            answers.put((True, func()))
+        except BaseException as exc:  # handed to the caller's thread below
+            answers.put((False, exc))
+
+    threading.Thread(target=run, name="keyring", daemon=True).start()
     try:
-        return pool.submit(func).result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
+        ok, value = answers.get(timeout=timeout)
+    except queue.Empty:
         raise KeyringUnavailable(f"it did not answer within {timeout:g} s") from None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    if not ok:
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]
 
 
 def _backend_problem() -> str | None:

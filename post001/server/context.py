@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ from post001.core.sql.store import SqlStore
 from post001.server import auth
 from post001.server.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ServerSettings
 from post001.server.middleware import Metrics
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,7 +120,8 @@ class Page:
     def end(self) -> int:
         return self.offset + self.limit
 
-    def cut(self, items: list[object]) -> list[object]:
+    def cut(self, items: list[T]) -> list[T]:
+        """This page of a list the store returned (asked for at most `end` items)."""
         return items[self.offset:self.end]
 
 

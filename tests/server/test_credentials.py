@@ -158,3 +158,28 @@ def test_login_without_a_keyring_refuses_before_asking_for_a_password(use_keyrin
     assert "keyring is not available" in result.output
     assert "POST001_TOKEN" in result.output and "--token-file" in result.output
     assert "Password" not in result.output
+
+
+def test_a_hung_backend_does_not_keep_the_process_alive() -> None:
+    """The CLI exits promptly even when the keyring never answers."""
+    import subprocess
+    import sys
+
+    code = (
+        "import threading, keyring\n"
+        "from keyring.backend import KeyringBackend\n"
+        "class Hung(KeyringBackend):\n"
+        "    priority = 1\n"
+        "    def get_password(self, s, u): threading.Event().wait(60)\n"
+        "    def set_password(self, s, u, p): pass\n"
+        "    def delete_password(self, s, u): pass\n"
+        "keyring.set_keyring(Hung())\n"
+        "from post001.core import credentials\n"
+        f"print(credentials.resolve_token({URL!r}, timeout=0.2))\n"
+    )
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "None"
+    assert time.monotonic() - started < 15  # not the 60 s the backend would take

@@ -80,6 +80,10 @@ class MemberRow(SQLModel, table=True):
         sa.UniqueConstraint("collective_id", "member_id", name="uq_collective_members"),
         sa.CheckConstraint(_in("role", ROLES), name="ck_collective_members_role"),
         sa.Index("ix_collective_members_member", "member_id"),
+        # Exactly one owner per collective (migration 0007).
+        sa.Index("uq_collective_members_one_owner", "collective_id", unique=True,
+                 sqlite_where=sa.text("role = 'owner'"),
+                 postgresql_where=sa.text("role = 'owner'")),
     )
     id: UUID = Field(primary_key=True)
     collective_id: UUID = Field(

@@ -24,7 +24,7 @@ def pending_reviews(
     page: PageDep,
     collective: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> list[ReviewItem]:
-    return store.pending_reviews(collective)[page.offset:page.end]
+    return page.cut(store.pending_reviews(collective))
 
 
 @router.get("/audit", response_model=list[AuditEvent])
@@ -36,7 +36,7 @@ def audit(
     actor: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[AuditEvent]:
     events = store.audit(post_id=post_id, collective=collective, actor=actor, limit=page.end)
-    return events[page.offset:]
+    return page.cut(events)
 
 
 @router.get("/search", response_model=list[PostSummary])
@@ -45,7 +45,7 @@ def search(
     page: PageDep,
     q: Annotated[str, Query(max_length=500)] = "",
 ) -> list[PostSummary]:
-    return store.search(q, limit=page.end)[page.offset:]
+    return page.cut(store.search(q, limit=page.end))
 
 
 @router.post("/scheduler/run", response_model=SchedulerRun)

@@ -34,7 +34,7 @@ def my_collectives(
 ) -> list[Membership]:
     found = store.my_collectives(query, postable_only=postable_only, sort=sort,
                                  limit=page.end)
-    return found[page.offset:]
+    return page.cut(found)
 
 
 @router.post("/collectives", response_model=Collective, status_code=status.HTTP_201_CREATED)
@@ -54,7 +54,7 @@ def update_collective(slug: SlugPath, body: CollectiveUpdate, store: StoreDep) -
 
 @router.get("/collectives/{slug}/members", response_model=list[Member])
 def members(slug: SlugPath, store: StoreDep, page: PageDep) -> list[Member]:
-    return store.members(slug)[page.offset:page.end]
+    return page.cut(store.members(slug))
 
 
 @router.post("/collectives/{slug}/members", response_model=Member,
@@ -78,4 +78,4 @@ def remove_member(slug: SlugPath, username: UsernamePath, store: StoreDep) -> Re
 
 @router.get("/collectives/{slug}/feed", response_model=list[PostSummary])
 def feed(slug: SlugPath, store: StoreDep, page: PageDep) -> list[PostSummary]:
-    return store.feed(slug, limit=page.end)[page.offset:]
+    return page.cut(store.feed(slug, limit=page.end))

@@ -27,7 +27,7 @@ def my_settings(store: StoreDep) -> MeSettings:
 
 @router.get("/users", response_model=list[User])
 def list_users(store: StoreDep, page: PageDep) -> list[User]:
-    return store.list_users()[page.offset:page.end]
+    return page.cut(store.list_users())
 
 
 @router.post("/users", response_model=User, status_code=status.HTTP_201_CREATED)

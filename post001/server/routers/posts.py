@@ -62,7 +62,7 @@ def create_post(store: StoreDep, response: Response,
 @router.get("/posts", response_model=list[PostSummary])
 def list_posts(store: StoreDep, page: PageDep, status: PostStatus | None = None
                ) -> list[PostSummary]:
-    return store.list_posts(status)[page.offset:page.end]
+    return page.cut(store.list_posts(status))
 
 
 @router.get("/posts/{post_id}", response_model=Post)
@@ -93,7 +93,7 @@ def archive_post(post_id: UUID, store: StoreDep, response: Response) -> Post:
 
 @router.get("/posts/{post_id}/revisions", response_model=list[Revision])
 def revisions(post_id: UUID, store: StoreDep, page: PageDep) -> list[Revision]:
-    return store.revisions(post_id)[page.offset:page.end]
+    return page.cut(store.revisions(post_id))
 
 
 @router.post("/posts/{post_id}/revisions/{version}/restore", response_model=Post)
