@@ -478,6 +478,17 @@ class SqlStore(Store):
                                        t.members.c.member_id == user_id)
         ).first()
 
+    def _existing_member(self, conn: sa.Connection, slug: str, username: str
+                         ) -> tuple[Any, Role, Any, Any]:
+        """(collective, my role there, the user, their membership row) or NotFound."""
+        coll, my_role = self._membership(conn, slug)
+        user = self._user_by_name(conn, username)
+        target = self._member_of(conn, coll.id, user.id)
+        if target is None:
+            raise NotFoundError(f"{username} is not a member of {slug}.", field="username",
+                                collective=slug)
+        return coll, my_role, user, target
+
     def add_member(self, slug: str, username: str, role: Role = Role.MEMBER) -> Member:
         role = Role(role)
         with self._tx() as conn:
@@ -501,12 +512,7 @@ class SqlStore(Store):
     def set_role(self, slug: str, username: str, role: Role) -> Member:
         role = Role(role)
         with self._tx() as conn:
-            coll, my_role = self._membership(conn, slug)
-            user = self._user_by_name(conn, username)
-            target = self._member_of(conn, coll.id, user.id)
-            if target is None:
-                raise NotFoundError(f"{username} is not a member of {slug}.", field="username",
-                                    collective=slug)
+            coll, my_role, user, target = self._existing_member(conn, slug, username)
             decision = permissions.can_change_role(
                 actor_role=my_role, target_role=Role(target.role), new_role=role)
             if not decision:
@@ -537,12 +543,7 @@ class SqlStore(Store):
 
     def remove_member(self, slug: str, username: str) -> None:
         with self._tx() as conn:
-            coll, my_role = self._membership(conn, slug)
-            user = self._user_by_name(conn, username)
-            target = self._member_of(conn, coll.id, user.id)
-            if target is None:
-                raise NotFoundError(f"{username} is not a member of {slug}.", field="username",
-                                    collective=slug)
+            coll, my_role, user, target = self._existing_member(conn, slug, username)
             decision = permissions.can_remove_member(
                 actor_role=my_role, target_role=Role(target.role),
                 is_self=user.id == self._user_id)
