@@ -1,7 +1,8 @@
 """The post001 terminal app: one factory builds it the same way for the CLI and for tests.
 
-The store is opened in a worker thread after the first screen paints, so start-up stays
-light and the UI thread never waits on a database or a server.
+The settings are loaded and the store is opened in a worker thread after the first screen
+paints, so start-up stays light (nothing here imports pydantic, pydantic-settings or
+SQLAlchemy before then) and the UI thread never waits on a database or a server.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker
 
 from post001.core.clock import Clock, utcnow
-from post001.core.config import Settings
 from post001.core.errors import DatabaseError, Post001Error
 from post001.tui.commands import Post001Commands
-from post001.tui.messages import DraftSaved, StoreFailed, StoreOpened
+from post001.tui.messages import DraftSaved, RecoveredFound, StoreFailed, StoreOpened
 
 if TYPE_CHECKING:
+    from post001.core.config import Settings
     from post001.core.store import Store
 
 StoreFactory = Callable[[], "Store"]
+
+#: Until the store says otherwise (the same defaults as post001.core.config.Settings).
+DEFAULT_MAX_COLLECTIVES = 10
+DEFAULT_MAX_CONTENT = 200_000
 
 #: Seconds between attempts to open a store that is not there yet (capped backoff).
 OPEN_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -56,12 +61,15 @@ class Post001App(App[None]):
     ) -> None:
         super().__init__()
         self.store_factory = store_factory
-        self.settings = settings or Settings()
+        self._settings = settings
+        self._settings_lock = threading.Lock()
         self.clock = clock
         self.demo = demo
         self.store: Store | None = None
-        self.max_collectives = self.settings.max_collectives_per_post
-        self.max_content = self.settings.max_content_chars
+        self.max_collectives = DEFAULT_MAX_COLLECTIVES
+        self.max_content = DEFAULT_MAX_CONTENT
+        #: Drafts kept on this machine by failed saves (see recovery.py), as last counted.
+        self.recovered_count = 0
         self.multi_collective = True
         self.autosave_enabled = True
         self.validation_enabled = True
@@ -70,10 +78,40 @@ class Post001App(App[None]):
         self._quitting = False
         #: Saves handed over by editors that were closed; quitting waits for them.
         self.background_saves: set[Worker[Any]] = set()
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
+        if settings is not None:
+            self._apply_settings(settings)
         if demo:
             self.sub_title = "demo database: try everything, nothing here is real"
+
+    # --- settings -------------------------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        """The user's settings; loaded by the start-up worker (or here, if asked first)."""
+        with self._settings_lock:
+            if self._settings is None:
+                self._settings = self._load_settings()
+            return self._settings
+
+    def _load_settings(self) -> Settings:
+        from post001.core.config import Settings, config_path
+
+        try:
+            return Settings()
+        except Exception as exc:
+            # A broken config file must not stop the writer: say why and use the defaults.
+            message = f"{config_path()}: {exc}\nUsing the default settings."
+            self.notify(message, title="Settings not loaded", severity="error")  # thread-safe
+            return Settings.model_construct()
+
+    @property
+    def settings_loaded(self) -> bool:
+        return self._settings is not None
+
+    def _apply_settings(self, settings: Settings) -> None:
+        self.max_collectives = settings.max_collectives_per_post
+        self.max_content = settings.max_content_chars
+        if settings.theme in self.available_themes and settings.theme != self.theme:
+            self.theme = settings.theme
 
     # --- the store --------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -86,6 +124,10 @@ class Post001App(App[None]):
 
     @work(thread=True, group="store-open", exit_on_error=False)
     def _open_store(self) -> None:
+        if not self.settings_loaded:
+            settings = self.settings  # pydantic-settings and the config file, off the UI thread
+            self.call_from_thread(self._apply_settings, settings)
+        self.count_recovered()
         attempt = 0
         while True:
             try:
@@ -113,6 +155,22 @@ class Post001App(App[None]):
             self._store_ready.set()
             self.post_message(StoreOpened(store))
             return
+
+    def count_recovered(self) -> int:
+        """Count the drafts kept on this machine and tell the screens. Any thread."""
+        from post001.tui import recovery
+
+        count = len(recovery.pending())
+        self.post_message(RecoveredFound(count))
+        return count
+
+    @on(RecoveredFound)
+    def _recovered_found(self, event: RecoveredFound) -> None:
+        self.recovered_count = event.count
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_recovered", None)
+            if show is not None:
+                show(event.count)
 
     def wait_store(self, timeout: float = 60.0) -> Store:
         """The store, waiting for it to open. Call from worker threads only."""
@@ -192,8 +250,28 @@ class Post001App(App[None]):
 
         self.push_screen(PreferencesScreen())
 
+    def action_recovered(self) -> None:
+        from post001.tui.screens.recovered import RecoveredScreen
+
+        if not isinstance(self.screen, RecoveredScreen):
+            self.push_screen(RecoveredScreen())
+
+    def action_search_published(self) -> None:
+        from post001.tui.screens.search import SearchScreen
+
+        if not isinstance(self.screen, SearchScreen):
+            self.push_screen(SearchScreen())
+
+    def action_read_post(self, post_id: str) -> None:
+        from uuid import UUID
+
+        from post001.tui.screens.reader import ReaderScreen
+
+        self.push_screen(ReaderScreen(UUID(post_id)))
+
     def watch_theme(self, theme: str) -> None:
-        self.settings.theme = theme
+        if self._settings is not None:
+            self._settings.theme = theme
 
     async def action_quit(self) -> None:
         """Quit, but only after every draft is saved (a second ctrl+q stops waiting)."""
@@ -226,12 +304,14 @@ def build_app(
 
 
 def run_app(store_url: str | None = None, user: str | None = None) -> None:
-    """`post001` with no arguments: the TUI on the configured store."""
-    settings = Settings()
+    """`post001` with no arguments: the TUI on the configured store.
+
+    The settings load in the start-up worker, just before the store opens."""
 
     def open_store() -> Store:
         from post001.core.api import connect
 
-        return connect(store_url, user, settings=settings)
+        return connect(store_url, user, settings=app.settings)
 
-    build_app(open_store, settings).run()
+    app = build_app(open_store)
+    app.run()

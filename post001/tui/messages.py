@@ -7,22 +7,25 @@ record them with `message_hook`. Each is a dataclass so its fields read as its m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from textual.message import Message
 
-from post001.core.errors import Post001Error
-from post001.core.models import (
-    Membership,
-    Post,
-    PostSummary,
-    Preflight,
-    PublishResult,
-    ReviewItem,
-    Revision,
-)
-from post001.core.store import Store
-from post001.tui.autosave import SaveTicket
+if TYPE_CHECKING:  # annotations only: importing this module stays light for start-up
+    from post001.core.errors import Post001Error
+    from post001.core.models import (
+        Membership,
+        Post,
+        PostSummary,
+        Preflight,
+        PublishResult,
+        ReviewItem,
+        Revision,
+    )
+    from post001.core.store import Store
+    from post001.tui.autosave import SaveTicket
 
 
 @dataclass
@@ -52,9 +55,15 @@ class DraftSnapshot:
 
 @dataclass
 class DraftSaved(Message):
-    post: Post
+    """A save landed. `post` is None for an auto-save that only learnt the new version
+    (`Store.save_draft`); `version` and `saved_at` are always set."""
+
+    post: Post | None
     ticket: SaveTicket
     created: bool
+    version: int = 0
+    saved_at: datetime | None = None
+    snapshot: DraftSnapshot | None = None  # what was saved
 
 
 @dataclass
@@ -146,3 +155,36 @@ class StoreCallFailed(Message):
 
     error: Post001Error
     what: str
+
+
+@dataclass
+class RecoveredFound(Message):
+    """Drafts kept on this machine by failed saves (recovery.py) were counted."""
+
+    count: int
+
+
+@dataclass
+class RecoveredLoaded(Message):
+    """The Recovered screen's list: each kept draft and what became of its post."""
+
+    drafts: list[dict[str, Any]]
+
+
+@dataclass
+class RecoveredRestored(Message):
+    """A kept draft is in the store now (`how`: "restored", "new draft", "unchanged",
+    "discarded"); its file is gone."""
+
+    key: str
+    how: str
+    post_id: UUID | None
+
+
+@dataclass
+class SearchFinished(Message):
+    """A full-text search finished (stale ones are ignored by `request`)."""
+
+    request: int
+    query: str
+    results: list[PostSummary]

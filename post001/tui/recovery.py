@@ -1,7 +1,9 @@
 """A copy of an unsaved draft on this machine, written whenever a save fails.
 
 So "offline (saved on this machine)" is true, and a crash while the database or the
-server is away loses nothing. A successful save removes the copy.
+server is away loses nothing. A successful save removes the copy. Copies that outlive
+their editor (the app quit or crashed while the store was away, or a conflict set a text
+aside) are listed on the Recovered screen, which restores or discards them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,12 +27,16 @@ def _path(key: str) -> Path:
     return recovery_dir() / f"{key}.json"
 
 
-def keep(key: str, post_id: UUID | None, fields: dict[str, Any]) -> Path | None:
-    """Write the draft atomically; never raises (a failing disk must not break the editor)."""
+def keep(key: str, post_id: UUID | None, fields: dict[str, Any], *,
+         reason: str = "") -> Path | None:
+    """Write the draft atomically; never raises (a failing disk must not break the editor).
+
+    `reason` says why it was kept (shown on the Recovered screen)."""
     try:
         folder = recovery_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        body = {"post_id": str(post_id) if post_id else None, "fields": fields}
+        body = {"post_id": str(post_id) if post_id else None, "fields": fields,
+                "saved_at": datetime.now(UTC).isoformat(), "reason": reason}
         tmp = folder / f".{key}.tmp"
         tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
         os.replace(tmp, _path(key))
@@ -44,16 +51,34 @@ def forget(key: str) -> None:
 
 
 def pending() -> list[dict[str, Any]]:
-    """Every kept draft, oldest first, each with its `key`."""
+    """Every kept draft, oldest first, each with its `key`, `when` (an aware datetime)
+    and `reason`. Files that cannot be read or are not drafts are skipped."""
     folder = recovery_dir()
     if not folder.is_dir():
         return []
     found: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+    for path in folder.glob("*.json"):
         try:
+            mtime = path.stat().st_mtime
             body = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), dict):
+            continue
         body["key"] = path.stem
+        body["when"] = _when(body.get("saved_at"), mtime)
+        body["reason"] = str(body.get("reason") or "a save failed")
         found.append(body)
+    found.sort(key=lambda body: body["when"])
     return found
+
+
+def _when(saved_at: object, mtime: float) -> datetime:
+    if isinstance(saved_at, str):
+        try:
+            when = datetime.fromisoformat(saved_at)
+        except ValueError:
+            pass
+        else:
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(mtime, UTC)

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from post001.core.models import Membership, PostStatus, Share, ShareStatus
-from post001.core.permissions import share_status_on_publish
+if TYPE_CHECKING:  # the dashboard paints before the models are imported
+    from post001.core.models import Membership, PostStatus, Share
 
+#: Keyed by the status values (ShareStatus and PostStatus are StrEnums: they hash as these).
 SHARE_LABEL = {
-    ShareStatus.DRAFT: ("draft", "dim"),
-    ShareStatus.PENDING_APPROVAL: ("in review", "yellow"),
-    ShareStatus.PUBLISHED: ("published", "green"),
-    ShareStatus.REJECTED: ("rejected", "red"),
+    "draft": ("draft", "dim"),
+    "pending_approval": ("in review", "yellow"),
+    "published": ("published", "green"),
+    "rejected": ("rejected", "red"),
 }
 
 POST_STYLE = {
-    PostStatus.DRAFT: "dim",
-    PostStatus.SCHEDULED: "cyan",
-    PostStatus.PUBLISHED: "green",
-    PostStatus.ARCHIVED: "magenta",
+    "draft": "dim",
+    "scheduled": "cyan",
+    "published": "green",
+    "archived": "magenta",
 }
 
 
@@ -52,6 +54,9 @@ def post_status_text(status: PostStatus) -> Text:
 
 
 def can_post_text(membership: Membership) -> Text:
+    from post001.core.models import ShareStatus
+    from post001.core.permissions import share_status_on_publish
+
     if membership.can_post:
         status = share_status_on_publish(role=membership.role,
                                          require_approval=membership.require_approval)

@@ -51,6 +51,9 @@ class StoreProxy:
     def update_post(self, *args: Any, **kwargs: Any) -> Any:
         return self._save(lambda: self._inner.update_post(*args, **kwargs))
 
+    def save_draft(self, *args: Any, **kwargs: Any) -> Any:
+        return self._save(lambda: self._inner.save_draft(*args, **kwargs))
+
     def create_post(self, *args: Any, **kwargs: Any) -> Any:
         return self._save(lambda: self._inner.create_post(*args, **kwargs))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -11,10 +11,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
-from post001.core.models import Membership, PostStatus, PostSummary, ReviewItem
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import can_post_text, post_status_text, share_badges_text
+
+if TYPE_CHECKING:  # the first screen paints before the models are imported
+    from post001.core.models import Membership, PostSummary, ReviewItem
 
 #: Collectives listed on the dashboard; the picker searches all of them.
 COLLECTIVES_SHOWN = 50
@@ -24,7 +26,9 @@ class DashboardScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "app.new_post", "New post"),
         Binding("enter", "open", "Open", show=False),
-        Binding("slash", "search", "Search"),
+        Binding("slash", "search", "Filter"),
+        Binding("s", "app.search_published", "Search"),
+        Binding("d", "recovered", "Recovered drafts"),
         Binding("r", "app.reviews", "Reviews"),
         Binding("c", "app.new_collective", "New collective"),
         Binding("u", "unpublish", "Unpublish", show=False),
@@ -46,6 +50,7 @@ class DashboardScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="dashboard"):
+            yield Button("", id="recovered-drafts", variant="warning")
             with Vertical(id="welcome"):
                 yield Static("", id="welcome-text")
                 yield Button("Create a collective (c)", id="create-collective",
@@ -87,8 +92,22 @@ class DashboardScreen(BaseScreen):
         self.query_one("#welcome").display = True
         self.query_one("#create-collective").display = False
         posts.focus()
+        self.show_recovered(self.papp.recovered_count)
         if self.papp.store is not None:
             self.refresh_data()
+
+    def show_recovered(self, count: int) -> None:
+        """'Recovered drafts (N)': texts that failed to save and wait on this machine."""
+        button = self.query_one("#recovered-drafts", Button)
+        button.label = (f"Recovered drafts ({count}): text kept on this machine when a save "
+                        f"failed. Press d to review them.")
+        button.display = count > 0
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "recovered":
+            return self.papp.recovered_count > 0
+        return True
 
     def store_opened(self) -> None:
         self.refresh_data()
@@ -96,6 +115,8 @@ class DashboardScreen(BaseScreen):
     def on_screen_resume(self) -> None:
         if self.loaded:
             self.refresh_data()
+            self.run_worker(self.papp.count_recovered, thread=True, group="recovered-count",
+                            exclusive=True, exit_on_error=False)
 
     def refresh_data(self) -> None:
         def load(store: Any) -> DashboardLoaded:
@@ -219,6 +240,8 @@ class DashboardScreen(BaseScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "create-collective":
             self.papp.action_new_collective()
+        elif event.button.id == "recovered-drafts":
+            self.papp.action_recovered()
 
     def action_search(self) -> None:
         field = self.query_one("#filter", Input)
@@ -240,12 +263,15 @@ class DashboardScreen(BaseScreen):
             field.display = False
             self.query_one("#posts", DataTable).focus()
 
+    def action_recovered(self) -> None:
+        self.papp.action_recovered()
+
     def action_refresh(self) -> None:
         self.refresh_data()
 
     def action_unpublish(self) -> None:
         post = self._selected_post()
-        if post is None or post.status not in (PostStatus.PUBLISHED, PostStatus.SCHEDULED):
+        if post is None or post.status not in ("published", "scheduled"):
             self.notify("Select a published or scheduled post to unpublish.", timeout=3)
             return
         post_id = post.id

@@ -57,19 +57,16 @@ FINAL_ATTEMPTS = 4
 
 
 def markdown_area(text: str = "") -> TextArea:
-    """The body: highlighted Markdown when tree-sitter is installed, plain text otherwise."""
-    from textual._tree_sitter import TREE_SITTER
-
-    area = TextArea.code_editor(
-        text,
-        language="markdown" if TREE_SITTER else None,
-        soft_wrap=True,
-        show_line_numbers=False,
-        tab_behavior="focus",
-        id="body",
-        placeholder="Write in Markdown…",
-    )
-    return area
+    """The body: highlighted Markdown when tree-sitter and its Markdown grammar are
+    installed, plain text (same keys, same wrapping) otherwise."""
+    options: dict[str, Any] = {
+        "soft_wrap": True, "show_line_numbers": False, "tab_behavior": "focus",
+        "id": "body", "placeholder": "Write in Markdown…",
+    }
+    try:
+        return TextArea.code_editor(text, language="markdown", **options)
+    except Exception:  # no tree-sitter, or no Markdown grammar: LanguageDoesNotExist
+        return TextArea.code_editor(text, language=None, **options)
 
 
 class TitleInput(Input):
@@ -260,31 +257,41 @@ class EditorScreen(BaseScreen):
             self.papp.background_saves.add(worker)
         return worker
 
-    def _write(self, snap: DraftSnapshot) -> tuple[Post, bool]:
-        """Create or update the post from `snap`. Worker threads only."""
+    def _write(self, snap: DraftSnapshot) -> DraftSaved:
+        """Create or update the post from `snap`. Worker threads only.
+
+        A plain text save (no settings fields) goes through `Store.save_draft`, which
+        returns only the new version: the editor already shows the text, so reading the
+        whole post back on every auto-save would be wasted work."""
         store = self.papp.wait_store()
         with self._write_lock:
+            post: Post | None
             if self.post_id is None:
-                post = store.create_post(PostCreate.model_validate(
-                    {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
-                     **snap.extra}))
+                post = store.create_post(PostCreate.model_validate(self._fields(snap)))
                 created = True
-            else:
-                changes = PostUpdate.model_validate(
-                    {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
-                     **snap.extra})
+                self.post_id = post.id
+                self.version = post.version
+            elif snap.extra:
+                # Settings fields: the editor shows what the store made of them.
+                changes = PostUpdate.model_validate(self._fields(snap))
                 post = store.update_post(self.post_id, changes, expected_version=self.version)
                 created = False
-            self.post_id = post.id
-            self.version = post.version
-        return post, created
+                self.version = post.version
+            else:
+                changes = PostUpdate.model_validate(self._fields(snap))
+                self.version = store.save_draft(self.post_id, changes,
+                                                expected_version=self.version)
+                post = None
+                created = False
+            saved_at = post.updated_at if post is not None else self.papp.clock()
+            return DraftSaved(post, SaveTicket(-1, 0.0), created, self.version, saved_at, snap)
 
     def _save_job(self, snap: DraftSnapshot, ticket: SaveTicket, *, final: bool) -> None:
         target: Any = self.app if final else self
         attempts = FINAL_ATTEMPTS if final else 1
         for attempt in range(attempts):
             try:
-                post, created = self._write(snap)
+                saved = self._write(snap)
             except ConflictError as exc:
                 if final:
                     self._keep_as_copy(snap)
@@ -295,7 +302,8 @@ class EditorScreen(BaseScreen):
                 error = as_post001_error(exc)
                 retryable = error.category in RETRYABLE
                 if retryable:
-                    recovery.keep(self._recovery_key, self.post_id, self._fields(snap))
+                    recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
+                                  reason=f"save failed: {error.message}")
                 if retryable and attempt + 1 < attempts:
                     time.sleep(min(2.0 ** attempt, 5.0))
                     continue
@@ -306,7 +314,8 @@ class EditorScreen(BaseScreen):
                         title="Draft not saved to the store", severity="error")
                 return
             recovery.forget(self._recovery_key)
-            target.post_message(DraftSaved(post, ticket, created))
+            saved.ticket = ticket
+            target.post_message(saved)
             return
 
     def _keep_as_copy(self, snap: DraftSnapshot) -> None:
@@ -315,8 +324,10 @@ class EditorScreen(BaseScreen):
         try:
             copy = store.create_post(PostCreate.model_validate(self._fields(snap)))
         except Exception as exc:
-            recovery.keep(self._recovery_key, self.post_id, self._fields(snap))
-            self.app.notify(describe(as_post001_error(exc)), severity="error")
+            error = as_post001_error(exc)
+            recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
+                          reason=f"changed elsewhere, and the copy failed: {error.message}")
+            self.app.notify(describe(error), severity="error")
             return
         self.app.notify(f"The post changed elsewhere; your text was saved as a new draft "
                         f"“{copy.title or 'Untitled'}”.", title="Kept both versions")
@@ -328,9 +339,21 @@ class EditorScreen(BaseScreen):
 
     @on(DraftSaved)
     def _saved(self, event: DraftSaved) -> None:
-        self.saver.succeeded(event.ticket, event.post.updated_at)
-        self._clear_saved_fields(event.post)
-        self._remember(event.post)
+        post = event.post
+        if post is not None:
+            self.saver.succeeded(event.ticket, post.updated_at)
+            self._clear_saved_fields(post)
+            self._remember(post)
+        else:
+            saved_at = event.saved_at or self.papp.clock()
+            self.saver.succeeded(event.ticket, saved_at)
+            snap = event.snapshot
+            if self.post is not None and snap is not None and event.version > self.post.version:
+                # Only the version came back: bring the copy we hold up to date cheaply.
+                self.post = self.post.model_copy(update={
+                    "version": event.version, "updated_at": saved_at, "title": snap.title,
+                    "subtitle": snap.subtitle, "content": snap.content})
+                self._show_info()
         self._show_status()
 
     def _clear_saved_fields(self, post: Post) -> None:
@@ -379,7 +402,9 @@ class EditorScreen(BaseScreen):
                     # Theirs is overwritten: keep a copy on this machine as well as in history.
                     recovery.keep(f"{post_id}-set-aside-{uuid.uuid4().hex[:6]}", post_id,
                                   {"title": stored.title, "subtitle": stored.subtitle,
-                                   "content": stored.content})
+                                   "content": stored.content},
+                                  reason=f"the stored version {stored.version}, replaced by "
+                                         f"yours in a conflict")
                     changes = PostUpdate.model_validate(self._fields(mine))
                     post = store.update_post(post_id, changes, expected_version=stored.version)
                 elif choice == "copy":
@@ -402,7 +427,8 @@ class EditorScreen(BaseScreen):
         if choice == "theirs":
             # The writer chose to drop their text; keep a copy on this machine anyway.
             recovery.keep(f"{post.id}-set-aside-{uuid.uuid4().hex[:6]}", post.id,
-                          self._fields(self.snapshot()))
+                          self._fields(self.snapshot()),
+                          reason="your text, set aside when you took the stored version")
             self._fill(post)
             self.saver.resolved(clean=True)
             self.saver.succeeded(self.saver.start(self._now()), post.updated_at)

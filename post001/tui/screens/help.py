@@ -24,7 +24,9 @@ HELP = """\
 |---|---|
 | `n` | write a new post (the cursor lands in the title) |
 | `enter` | open the selected post |
-| `/` | search your posts |
+| `/` | filter your posts by title |
+| `s` | search every published post you can read |
+| `d` | recovered drafts (shown when a failed save left text on this machine) |
 | `r` | review queue |
 | `c` | create a collective |
 | `u` / `a` | unpublish / archive the selected post |
@@ -63,11 +65,27 @@ HELP = """\
 | `a` | approve |
 | `x` | reject with a reason |
 
+## Search
+| Key | Does |
+|---|---|
+| type | search published posts (title, subtitle and text) |
+| `↓` / `enter` | to the results |
+| `enter` | open: your own posts in the editor, others' read-only |
+
+## Recovered drafts
+| Key | Does |
+|---|---|
+| `r` / `enter` | restore into the original post (or as a new draft if it is gone) |
+| `n` | open as a new draft |
+| `x` | discard (asks first) |
+
 ## Saving
 Your draft saves about a second after you stop typing, at least every ten seconds while you
 type, and at once when you leave the editor or quit. The status line says *saving*,
 *saved at HH:MM*, *unsaved changes*, *save failed (retrying)* or *offline*. If someone else
-changed the post meanwhile you choose which text to keep; neither is thrown away.
+changed the post meanwhile you choose which text to keep; neither is thrown away. When a
+save cannot reach the database the text is kept on this machine; the dashboard then shows
+*Recovered drafts* until you restore or discard it.
 """
 
 
