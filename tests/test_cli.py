@@ -628,7 +628,10 @@ def test_help_texts_exist_for_every_command() -> None:
     def walk(command: click.Command, path: list[str]) -> Iterator[list[str]]:
         yield path
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):  # lazily mounted ones too
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
                 yield from walk(sub, [*path, name])
 
     runner = CliRunner()
@@ -641,7 +644,9 @@ def test_help_texts_exist_for_every_command() -> None:
         command: click.Command = post001_cli
         for name in path:
             assert isinstance(command, click.Group)
-            command = command.commands[name]
+            found = command.get_command(click.Context(command), name)
+            assert found is not None
+            command = found
         assert command.help and len(command.help) > 20, path
         if not isinstance(command, click.Group):
             assert "--json" in result.stdout, path

@@ -21,10 +21,34 @@ import click
 
 from post001.core.errors import Post001Error, ValidationError
 
+JSON_KEY = "post001.server.json"
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta[JSON_KEY] = True
+
+
+#: Every command here takes --json, like the rest of the CLI: machine output on stdout,
+#: errors as {"error": {...}} on stderr.
+json_option = click.option("--json", "json_output", is_flag=True, expose_value=False,
+                           is_eager=True, callback=_set_json,
+                           help="Print JSON on stdout (errors as JSON on stderr).")
+
+
+def _json_mode() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().meta.get(JSON_KEY))
+
+
+def _done(text: str, data: Any) -> None:
+    click.echo(json.dumps(data, indent=2) if _json_mode() else text)
+
 
 def _fail(err: Post001Error) -> NoReturn:
-    lines = [err.message, *(f"  - {a}" for a in err.actions)]
-    raise click.ClickException("\n".join(lines))
+    from post001.cli.app import Post001CliError
+
+    raise Post001CliError(err, json_mode=_json_mode())
 
 
 def _database_url(db: str | None) -> str:
@@ -74,6 +98,7 @@ def _is_loopback(host: str) -> bool:
               help="PostgreSQL URL (default: POST001_DATABASE_URL).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@json_option
 def serve_command(host: str, port: int, workers: int, db: str | None, log_level: str) -> None:
     """Run the post001 API server (uvicorn) with its scheduler."""
     import uvicorn
@@ -97,6 +122,8 @@ def serve_command(host: str, port: int, workers: int, db: str | None, log_level:
         _fail(DatabaseError(f"Cannot prepare the database: {exc}"))
     finally:
         engine.dispose()
+    if _json_mode():
+        click.echo(json.dumps({"listening": f"http://{host}:{port}", "workers": workers}))
     if workers > 1:
         os.environ["POST001_DATABASE_URL"] = url
         uvicorn.run("post001.server.app:create_app_from_env", factory=True, host=host,
@@ -114,6 +141,7 @@ def serve_command(host: str, port: int, workers: int, db: str | None, log_level:
 @click.group("server")
 @click.option("--db", "db", default=None, metavar="URL",
               help="The server's database, as its owner (default: POST001_DATABASE_URL).")
+@json_option
 @click.pass_context
 def server_group(ctx: click.Context, db: str | None) -> None:
     """Administer a post001 server's accounts (connects to its database directly)."""
@@ -137,6 +165,7 @@ def _admin(ctx: click.Context) -> Any:
 
 
 @server_group.group("user")
+@json_option
 def user_admin() -> None:
     """Server users who can sign in."""
 
@@ -146,6 +175,7 @@ def user_admin() -> None:
 @click.option("--display-name", default="", help="Shown next to the username.")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from stdin (the default when stdin is not a terminal).")
+@json_option
 @click.pass_context
 def user_add(ctx: click.Context, username: str, display_name: str, password_stdin: bool
              ) -> None:
@@ -160,13 +190,14 @@ def user_add(ctx: click.Context, username: str, display_name: str, password_stdi
                              display_name=display_name)
     except Post001Error as err:
         _fail(err)
-    click.echo(f"Added {user.username}; they can now run `post001 login URL --username "
-               f"{user.username}`.")
+    _done(f"Added {user.username}; they can now run `post001 login URL --username "
+          f"{user.username}`.", user.model_dump(mode="json"))
 
 
 @user_admin.command("passwd")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from stdin.")
+@json_option
 @click.pass_context
 def user_passwd(ctx: click.Context, username: str, password_stdin: bool) -> None:
     """Set a new password for USERNAME."""
@@ -179,19 +210,20 @@ def user_passwd(ctx: click.Context, username: str, password_stdin: bool) -> None
         auth.set_password(engine, username, password, now=utcnow())
     except Post001Error as err:
         _fail(err)
-    click.echo(f"Password changed for {username}.")
+    _done(f"Password changed for {username}.", {"username": username, "password": "changed"})
 
 
 @server_group.group("token")
+@json_option
 def token_admin() -> None:
     """API tokens: list, issue (for scripts), revoke."""
 
 
 @token_admin.command("list")
 @click.option("--user", "username", default=None, help="Only this user's tokens.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
-def token_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
+def token_list(ctx: click.Context, username: str | None) -> None:
     """Every token (never the token itself: only its hash is stored)."""
     from post001.server import auth
 
@@ -200,7 +232,7 @@ def token_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
              "created_at": r.created_at.isoformat(),
              "expires_at": r.expires_at.isoformat() if r.expires_at else None,
              "revoked": r.revoked_at is not None} for r in rows]
-    if as_json:
+    if _json_mode():
         click.echo(json.dumps(data, indent=2))
         return
     if not data:
@@ -215,6 +247,7 @@ def token_list(ctx: click.Context, username: str | None, as_json: bool) -> None:
 @click.option("--name", default="issued by admin", show_default=True)
 @click.option("--days", default=90, show_default=True, type=click.IntRange(0, 3650),
               help="Expiry in days (0: never).")
+@json_option
 @click.pass_context
 def token_issue(ctx: click.Context, username: str, name: str, days: int) -> None:
     """Print a new token for USERNAME (for a script or service account)."""
@@ -227,13 +260,15 @@ def token_issue(ctx: click.Context, username: str, name: str, days: int) -> None
                                  expires_at=now + timedelta(days=days) if days else None)
     except Post001Error as err:
         _fail(err)
-    click.echo(token)
+    _done(token, {"user": username, "name": name, "token": token,
+                  "expires_at": (now + timedelta(days=days)).isoformat() if days else None})
 
 
 @token_admin.command("revoke")
 @click.argument("token_id", required=False)
 @click.option("--user", "username", default=None, help="Revoke every token of this user.")
 @click.option("--token-stdin", is_flag=True, help="Read the token itself from stdin.")
+@json_option
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: str | None, username: str | None,
                  token_stdin: bool) -> None:
@@ -252,7 +287,7 @@ def token_revoke(ctx: click.Context, token_id: str | None, username: str | None,
                                   username=username, token=token)
     except Post001Error as err:
         _fail(err)
-    click.echo(f"Revoked {count} token(s).")
+    _done(f"Revoked {count} token(s).", {"revoked": count})
 
 
 # --- signing in -------------------------------------------------------------------------
@@ -268,6 +303,7 @@ _token_file_option = click.option(
 @click.option("--username", default=None, help="Default: your operating-system user.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @_token_file_option
+@json_option
 def login_command(url: str, username: str | None, password_stdin: bool,
                   token_file: str | None) -> None:
     """Sign in to the server at URL and keep the token in the OS keyring."""
@@ -295,13 +331,16 @@ def login_command(url: str, username: str | None, password_stdin: bool,
             where = "the OS keyring"
     except Post001Error as err:
         _fail(err)
-    click.echo(f"Signed in to {url} as {username}; the token is in {where}.")
-    click.echo(f"Use this server with --server {url} or POST001_SERVER_URL={url}.")
+    _done(f"Signed in to {url} as {username}; the token is in {where}.\n"
+          f"Use this server with --server {url} or POST001_SERVER_URL={url}.",
+          {"server": url, "username": username,
+           "token_store": "file" if token_file is not None else "keyring"})
 
 
 @click.command("logout")
 @click.argument("url", required=False)
 @_token_file_option
+@json_option
 def logout_command(url: str | None, token_file: str | None) -> None:
     """Revoke this machine's token for the server and forget it."""
     from post001.core import credentials
@@ -327,14 +366,16 @@ def logout_command(url: str | None, token_file: str | None) -> None:
     if token_file and os.path.exists(token_file):
         os.remove(token_file)
         removed = True
-    click.echo(f"Signed out of {url}." if token or removed else f"Not signed in to {url}.")
+    signed_out = bool(token or removed)
+    _done(f"Signed out of {url}." if signed_out else f"Not signed in to {url}.",
+          {"server": url, "signed_out": signed_out})
 
 
 @click.command("whoami")
 @click.argument("url", required=False)
 @_token_file_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def whoami_command(url: str | None, token_file: str | None, as_json: bool) -> None:
+@json_option
+def whoami_command(url: str | None, token_file: str | None) -> None:
     """Show who you are signed in as on the server."""
     from post001.core import credentials
     from post001.core.remote import RemoteStore
@@ -351,7 +392,4 @@ def whoami_command(url: str | None, token_file: str | None, as_json: bool) -> No
             store.close()
     except Post001Error as err:
         _fail(err)
-    if as_json:
-        click.echo(json.dumps({"server": url, **me.model_dump(mode="json")}, indent=2))
-    else:
-        click.echo(f"{me.username} on {url}")
+    _done(f"{me.username} on {url}", {"server": url, **me.model_dump(mode="json")})

@@ -93,8 +93,13 @@ def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any, tmp_path: Any
 
 
 def test_token_administration(pg_url: str, tmp_path: Any) -> None:
-    assert _run("server", "--db", pg_url, "user", "add", "svc",
-                input="a long password\n").exit_code == 0
+    added = _run("server", "--db", pg_url, "user", "add", "svc", "--json",
+                 input="a long password\n")
+    assert added.exit_code == 0 and json.loads(added.stdout)["username"] == "svc"
+    again = _run("server", "--db", pg_url, "user", "add", "svc", "--json",
+                 input="a long password\n")
+    assert again.exit_code == 1 and again.stdout == ""
+    assert json.loads(again.stderr)["error"]["category"] == "validation"
     issued = _run("server", "--db", pg_url, "token", "issue", "svc", "--days", "1")
     assert issued.exit_code == 0
     token = issued.output.strip()
