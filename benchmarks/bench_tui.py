@@ -40,10 +40,11 @@ class Bare(App):
 Bare().run(headless=True, size=(120, 40))
 """
 
+# As `post001` starts (run_app): no Settings passed in, so the settings load in the
+# start-up worker after the first paint, like the store.
 POST001 = """
 import os, sys, time
 from post001.tui.app import build_app
-from post001.core.config import Settings
 from post001.tui.screens import dashboard
 
 def painted():
@@ -62,7 +63,7 @@ def factory():
     from post001.core.api import connect
     return connect(sys.argv[1], "bench")
 
-build_app(factory, Settings()).run(headless=True, size=(120, 40))
+build_app(factory).run(headless=True, size=(120, 40))
 """
 
 

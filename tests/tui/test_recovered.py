@@ -88,7 +88,7 @@ async def test_a_failed_save_survives_a_restart_and_restores_into_its_post(
     assert "disk I/O error" in kept[0]["reason"]
 
     messages.clear()
-    app, store = make_app()  # a working store this time
+    app, _ = make_app()  # a working store this time
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         screen = await open_recovered(pilot, 1)
         table = screen.query_one("#recovered-list", DataTable)

@@ -207,3 +207,48 @@ def test_help(snap_compare: Any, make_app: Any) -> None:
 
     app, _ = make_app()
     assert shoot(snap_compare, app, before)
+
+
+def test_search(snap_compare: Any, make_app: Any, posts: Any, world: Any) -> None:
+    bob = world["bob"]
+    bob.publish(bob.create_post(PostCreate(title="Terminal habits", content="Shipping daily.",
+                                           collectives=["rust-weekly"])).id)
+
+    async def before(pilot: Any) -> None:
+        await to_dashboard(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "SearchScreen")
+        await pilot.press(*"shipping")
+        await wait_for(pilot, lambda: pilot.app.screen.query_text == "shipping")
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)
+
+
+def test_recovered(snap_compare: Any, make_app: Any, posts: Any) -> None:
+    import json
+
+    from post001.tui import recovery
+
+    folder = recovery.recovery_dir()
+    folder.mkdir(parents=True)
+    for key, post_id, title, content, reason, at in (
+        (str(posts["draft"].id), str(posts["draft"].id), "Notes on terminal writing",
+         "Writing in the *terminal*, with a paragraph the database never saw.",
+         "save failed: disk I/O error", "2026-01-05T09:10:00+00:00"),
+        ("new-0123456789ab", None, "", "An untitled thought.",
+         "save failed: the server did not answer", "2026-01-05T09:20:00+00:00"),
+    ):
+        (folder / f"{key}.json").write_text(json.dumps(
+            {"post_id": post_id, "fields": {"title": title, "subtitle": "", "content": content},
+             "saved_at": at, "reason": reason}), encoding="utf-8")
+
+    async def before(pilot: Any) -> None:
+        await to_dashboard(pilot)
+        await wait_for(pilot, lambda: pilot.app.screen.query_one("#recovered-drafts").display)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: screen_name(pilot.app) == "RecoveredScreen"
+                       and len(pilot.app.screen.drafts) == 2)
+
+    app, _ = make_app()
+    assert shoot(snap_compare, app, before)

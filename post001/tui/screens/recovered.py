@@ -126,6 +126,7 @@ class RecoveredScreen(BaseScreen):
                 yield DataTable(id="recovered-list", cursor_type="row", zebra_stripes=True)
             with Vertical(id="recovered-text-box"):
                 yield Label("", id="recovered-text-title", classes="section-title")
+                yield Static("", id="recovered-meta", classes="hint")
                 yield TextArea("", read_only=True, soft_wrap=True, id="recovered-text")
         yield Footer()
 
@@ -167,8 +168,9 @@ class RecoveredScreen(BaseScreen):
             table.move_cursor(row=min(max(cursor, 0), len(self.drafts) - 1), animate=False)
             self._show(table.cursor_row)
         else:
-            self.query_one("#recovered-text-title", Label).update(
-                "Nothing to recover: every draft is in the store.")
+            self.query_one("#recovered-text-title", Label).update("Nothing to recover")
+            self.query_one("#recovered-meta", Static).update(
+                "Every draft is in the store. Press escape to go back.")
             self.query_one("#recovered-text", TextArea).load_text("")
 
     @on(DataTable.RowHighlighted, "#recovered-list")
@@ -178,10 +180,14 @@ class RecoveredScreen(BaseScreen):
     def _show(self, index: int) -> None:
         if not 0 <= index < len(self.drafts):
             return
-        fields = self.drafts[index]["fields"]
-        where = "its post" if self.drafts[index].get("post_id") else "a new post"
-        self.query_one("#recovered-text-title", Label).update(
-            f"{fields.get('title') or 'Untitled'} · restores into {where}")
+        draft = self.drafts[index]
+        fields = draft["fields"]
+        where = ("its post (or a new draft if that is gone)" if draft.get("post_id")
+                 else "a new draft")
+        self.query_one("#recovered-text-title", Label).update(fields.get("title") or "Untitled")
+        self.query_one("#recovered-meta", Static).update(Text(
+            f"Kept {draft['when'].astimezone():%Y-%m-%d %H:%M}: {draft['reason']}.\n"
+            f"r restores it into {where}."))
         subtitle = str(fields.get("subtitle") or "")
         content = str(fields.get("content") or "")
         self.query_one("#recovered-text", TextArea).load_text(
