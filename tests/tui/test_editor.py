@@ -260,3 +260,25 @@ async def test_conflict_save_mine_as_a_new_draft(make_app: Any, open_as: Any, cl
     assert contents == ["base mine", "theirs"]
     assert alice.get_post(post.id).content == "theirs"
     assert body == "base mine"
+
+
+async def test_the_body_is_highlighted_markdown_until_it_grows_too_long(
+        make_app: Any, open_as: Any) -> None:
+    from post001.tui.screens.editor import HIGHLIGHT_MAX_CHARS
+
+    long = open_as("alice").create_post(PostCreate(
+        title="Long", content="# Heading\n" + "word " * (HIGHLIGHT_MAX_CHARS // 5 + 10)))
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        body = app.screen.query_one("#body", TextArea)
+        assert body.language == "markdown"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(app) == "DashboardScreen")
+        app.action_open_post(str(long.id))
+        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        body = app.screen.query_one("#body", TextArea)
+        assert body.language is None  # typing stays fast in a very long draft
+        body.load_text("# Short again\n")
+        await pilot.pause(0.5)
+        assert body.language == "markdown"

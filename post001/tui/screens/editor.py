@@ -52,6 +52,9 @@ from post001.tui.screens.base import BaseScreen, as_post001_error, describe
 from post001.tui.widgets import share_badges
 
 RETRYABLE = ("network", "database")
+#: Longer drafts are shown without syntax highlighting: tree-sitter re-highlights the
+#: document on every key, which in a 10,000-line draft costs far more than the key.
+HIGHLIGHT_MAX_CHARS = 100_000
 #: Attempts a closing editor makes before leaving the text in the recovery folder.
 FINAL_ATTEMPTS = 4
 
@@ -179,6 +182,8 @@ class EditorScreen(BaseScreen):
                 widget.value = value
         body = self.query_one("#body", TextArea)
         if body.text != post.content:
+            if len(post.content) > HIGHLIGHT_MAX_CHARS:
+                body.language = None  # before loading: no highlighting pass at all
             self._expect["body"] = post.content
             body.load_text(post.content)
         self._count_words()
@@ -216,10 +221,26 @@ class EditorScreen(BaseScreen):
 
     def _count_words(self) -> None:
         self._words_timer = None
-        words = word_count(self.query_one("#body", TextArea).text)
+        body = self.query_one("#body", TextArea)
+        text = body.text
+        self._fit_highlighting(body, len(text))
+        words = word_count(text)
         self.query_one("#word-count", Static).update(f"{words:,} word{'s' * (words != 1)}")
         if self.query_one("#preview-pane").display:
             self._render_preview()
+
+    @staticmethod
+    def _fit_highlighting(body: TextArea, size: int) -> None:
+        """Markdown highlighting while the draft is short enough to keep typing fast
+        (switched back on below half the limit, so it does not flicker at the edge)."""
+        if body.language is not None and size > HIGHLIGHT_MAX_CHARS:
+            body.language = None
+        elif (body.language is None and size < HIGHLIGHT_MAX_CHARS // 2
+              and "markdown" in body.available_languages):
+            try:
+                body.language = "markdown"
+            except Exception:  # no tree-sitter grammar here: plain text it stays
+                body.language = None
 
     def action_focus_body(self) -> None:
         self.query_one("#body", TextArea).focus()
