@@ -36,6 +36,22 @@ async def test_n_opens_a_new_post_with_the_cursor_in_the_title_and_tab_to_body(
         assert app.screen.query_one("#body", TextArea).text == "there"
 
 
+async def test_keys_arriving_all_at_once_after_tab_land_in_the_body(make_app: Any) -> None:
+    """A paste or a fast typist: every key is queued before the first is handled."""
+    from textual import events
+
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        for key in [*"Title", "tab", *"Body text"]:
+            character = key if len(key) == 1 else None
+            app.post_message(events.Key(key if key != " " else "space", character))
+        await pilot.pause(0.3)
+        screen = app.screen
+        assert screen.query_one("#title").value == "Title"
+        assert screen.query_one("#body", TextArea).text == "Body text"
+
+
 async def test_typing_then_waiting_saves_exactly_once(make_app: Any, clock: Any,
                                                       messages: Any) -> None:
     app, store = make_app()

@@ -76,7 +76,8 @@ class TitleInput(Input):
     """The title; Tab goes straight to the body, where the writing happens."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "screen.focus_body", "Body", show=False),
+        # Priority: decided as the key arrives, so keys queued behind it follow the focus.
+        Binding("tab", "screen.focus_body", "Body", show=False, priority=True),
     ]
 
 
@@ -243,7 +244,9 @@ class EditorScreen(BaseScreen):
                 body.language = None
 
     def action_focus_body(self) -> None:
-        self.query_one("#body", TextArea).focus()
+        # set_focus, not widget.focus(): the latter is deferred (call_later), so keys
+        # typed right after Tab (a paste, a fast typist) would still land in the title.
+        self.set_focus(self.query_one("#body", TextArea))
 
     # --- saving -------------------------------------------------------------------------
     def _now(self) -> float:
