@@ -31,6 +31,26 @@ def post_select() -> sa.Select[Any]:
     return sa.select(*POST_COLUMNS).join(t.users, t.users.c.id == t.posts.c.author_id)
 
 
+# Built once (aliases and joins cost more to construct than to run on SQLite).
+_SHARES_OF_POSTS = (
+    sa.select(
+        t.shares,
+        t.collectives.c.slug,
+        t.collectives.c.name.label("collective_name"),
+        _sharer.c.username.label("sharer"),
+        _decider.c.username.label("decider"),
+        _mine.c.role.label("my_role"),
+    )
+    .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
+    .outerjoin(_sharer, _sharer.c.id == t.shares.c.shared_by)
+    .outerjoin(_decider, _decider.c.id == t.shares.c.decided_by)
+    .outerjoin(_mine, sa.and_(_mine.c.collective_id == t.shares.c.collective_id,
+                              _mine.c.member_id == sa.bindparam("viewer")))
+    .where(t.shares.c.post_id.in_(sa.bindparam("post_ids", expanding=True)))
+    .order_by(t.shares.c.post_id, t.shares.c.display_order, t.collectives.c.name)
+)
+
+
 def load_shares(
     conn: sa.Connection, post_rows: Sequence[Any], viewer: UUID
 ) -> dict[UUID, list[Share]]:
@@ -38,27 +58,8 @@ def load_shares(
     if not post_rows:
         return {}
     by_id = {row.id: row for row in post_rows}
-    q = (
-        sa.select(
-            t.shares,
-            t.collectives.c.slug,
-            t.collectives.c.name.label("collective_name"),
-            _sharer.c.username.label("sharer"),
-            _decider.c.username.label("decider"),
-            _mine.c.role.label("my_role"),
-        )
-        .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
-        .outerjoin(_sharer, _sharer.c.id == t.shares.c.shared_by)
-        .outerjoin(_decider, _decider.c.id == t.shares.c.decided_by)
-        .outerjoin(
-            _mine,
-            sa.and_(_mine.c.collective_id == t.shares.c.collective_id, _mine.c.member_id == viewer),
-        )
-        .where(t.shares.c.post_id.in_(list(by_id)))
-        .order_by(t.shares.c.post_id, t.shares.c.display_order, t.collectives.c.name)
-    )
+    rows = conn.execute(_SHARES_OF_POSTS, {"post_ids": list(by_id), "viewer": viewer}).all()
     out: dict[UUID, list[Share]] = {pid: [] for pid in by_id}
-    rows = conn.execute(q).all()
     member_where_published = {
         r.post_id for r in rows if r.my_role is not None and r.status == ShareStatus.PUBLISHED
     }

@@ -78,6 +78,34 @@ _SHARE_FIELDS_RESET = {"decided_by": None, "decided_at": None, "rejection_reason
 _AWAITING = (ShareStatus.PENDING_APPROVAL.value, ShareStatus.REJECTED.value)
 
 
+def _targets_query(member_count: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    mine = t.members.alias("mine")
+    decider = t.users.alias("decider")
+    return (
+        sa.select(t.shares, t.collectives.c.slug, t.collectives.c.name.label("cname"),
+                  t.collectives.c.require_approval, mine.c.role,
+                  decider.c.username.label("decider"), member_count.label("member_count"))
+        .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
+        .outerjoin(mine, sa.and_(mine.c.collective_id == t.shares.c.collective_id,
+                                 mine.c.member_id == sa.bindparam("as_user")))
+        .outerjoin(decider, decider.c.id == t.shares.c.decided_by)
+        .where(t.shares.c.post_id == sa.bindparam("post_id"))
+        .order_by(t.shares.c.display_order, t.collectives.c.name)
+    )
+
+
+# Statements on the publish and save paths, built once: constructing a select with
+# aliases costs more than running it on SQLite.
+_POST_BY_ID = R.post_select().where(t.posts.c.id == sa.bindparam("post_id"))
+_POST_BY_ID_FOR_UPDATE = _POST_BY_ID.with_for_update(of=t.posts)
+_TARGETS = _targets_query(sa.literal(0))
+_TARGETS_WITH_COUNTS = _targets_query(_MEMBER_COUNT)
+_UPDATE_POST = t.posts.update().where(t.posts.c.id == sa.bindparam("b_post_id"))
+_UPDATE_SHARES = t.shares.update().where(
+    t.shares.c.post_id == sa.bindparam("b_post_id"),
+    t.shares.c.collective_id.in_(sa.bindparam("b_collective_ids", expanding=True)))
+
+
 def _new_id() -> UUID:
     return uuid.uuid4()
 
@@ -198,10 +226,8 @@ class SqlStore(Store):
         return row, Role(row.role)
 
     def _post_row(self, conn: sa.Connection, post_id: UUID, *, lock: bool = False) -> Any:
-        q = R.post_select().where(t.posts.c.id == post_id)
-        if lock and self._pg:
-            q = q.with_for_update(of=t.posts)
-        row = conn.execute(q).first()
+        q = _POST_BY_ID_FOR_UPDATE if lock and self._pg else _POST_BY_ID
+        row = conn.execute(q, {"post_id": post_id}).first()
         if row is None:
             raise NotFoundError(f"No post {post_id}.", field="post_id")
         return row
@@ -265,21 +291,8 @@ class SqlStore(Store):
                  counts: bool = True) -> list[tuple[Any, publishing.Target]]:
         """The post's shares (every column, plus who decided) with the author's standing
         in each collective. Member counts only when the caller needs the reach."""
-        mine = t.members.alias("mine")
-        decider = t.users.alias("decider")
-        member_count = _MEMBER_COUNT if counts else sa.literal(0)
-        rows = conn.execute(
-            sa.select(t.shares, t.collectives.c.slug, t.collectives.c.name.label("cname"),
-                      t.collectives.c.require_approval, mine.c.role,
-                      decider.c.username.label("decider"),
-                      member_count.label("member_count"))
-            .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
-            .outerjoin(mine, sa.and_(mine.c.collective_id == t.shares.c.collective_id,
-                                     mine.c.member_id == as_user))
-            .outerjoin(decider, decider.c.id == t.shares.c.decided_by)
-            .where(t.shares.c.post_id == post_id)
-            .order_by(t.shares.c.display_order, t.collectives.c.name)
-        ).all()
+        q = _TARGETS_WITH_COUNTS if counts else _TARGETS
+        rows = conn.execute(q, {"post_id": post_id, "as_user": as_user}).all()
         return [
             (r, publishing.Target(slug=r.slug, name=r.cname,
                                   role=Role(r.role) if r.role else None,
@@ -981,16 +994,14 @@ class SqlStore(Store):
                 new_status[row.collective_id] = status
             for status in set(new_status.values()):
                 ids = [cid for cid, s in new_status.items() if s is status]
-                conn.execute(
-                    t.shares.update()
-                    .where(t.shares.c.post_id == post.id, t.shares.c.collective_id.in_(ids))
-                    .values(status=status.value, shared_at=now, shared_by=post.author_id,
-                            **_SHARE_FIELDS_RESET))
+                conn.execute(_UPDATE_SHARES, {
+                    "b_post_id": post.id, "b_collective_ids": ids, "status": status.value,
+                    "shared_at": now, "shared_by": post.author_id, **_SHARE_FIELDS_RESET})
             events.extend({"action": "share.status_changed", "post_id": post.id,
                            "collective_id": cid, "old": {"status": "draft"},
                            "new": {"status": status.value, **extra}}
                           for cid, status in new_status.items())
-        conn.execute(t.posts.update().where(t.posts.c.id == post.id).values(**changes))
+        conn.execute(_UPDATE_POST, {"b_post_id": post.id, **changes})
         self._audit(conn, events, actor=actor)
         out_shares = [
             Share(collective_id=row.collective_id, collective=row.slug,
