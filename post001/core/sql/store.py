@@ -82,7 +82,10 @@ def _targets_query(member_count: sa.ColumnElement[Any]) -> sa.Select[Any]:
     mine = t.members.alias("mine")
     decider = t.users.alias("decider")
     return (
-        sa.select(t.shares, t.collectives.c.slug, t.collectives.c.name.label("cname"),
+        sa.select(t.shares.c.collective_id, t.shares.c.status, t.shares.c.display_order,
+                  t.shares.c.shared_by, t.shares.c.shared_at, t.shares.c.decided_at,
+                  t.shares.c.rejection_reason,
+                  t.collectives.c.slug, t.collectives.c.name.label("cname"),
                   t.collectives.c.require_approval, mine.c.role,
                   decider.c.username.label("decider"), member_count.label("member_count"))
         .join(t.collectives, t.collectives.c.id == t.shares.c.collective_id)
@@ -100,10 +103,16 @@ _POST_BY_ID = R.post_select().where(t.posts.c.id == sa.bindparam("post_id"))
 _POST_BY_ID_FOR_UPDATE = _POST_BY_ID.with_for_update(of=t.posts)
 _TARGETS = _targets_query(sa.literal(0))
 _TARGETS_WITH_COUNTS = _targets_query(_MEMBER_COUNT)
+_INSERT_AUDIT = t.audit.insert()
 _UPDATE_POST = t.posts.update().where(t.posts.c.id == sa.bindparam("b_post_id"))
-_UPDATE_SHARES = t.shares.update().where(
+# Share updates avoid an expanding IN list, which is slow to render: one executemany
+# (psycopg pipelines it) plus one UPDATE of the remaining drafts, whatever N is.
+_UPDATE_SHARE = t.shares.update().where(
     t.shares.c.post_id == sa.bindparam("b_post_id"),
-    t.shares.c.collective_id.in_(sa.bindparam("b_collective_ids", expanding=True)))
+    t.shares.c.collective_id == sa.bindparam("b_collective_id"))
+_UPDATE_DRAFT_SHARES = t.shares.update().where(
+    t.shares.c.post_id == sa.bindparam("b_post_id"),
+    t.shares.c.status == ShareStatus.DRAFT.value)
 
 
 def _new_id() -> UUID:
@@ -189,7 +198,7 @@ class SqlStore(Store):
         now = self._now()
         request_id = self.request_id or uuid.uuid4().hex
         conn.execute(
-            t.audit.insert(),
+            _INSERT_AUDIT,
             [
                 {
                     "id": _new_id(),
@@ -992,11 +1001,19 @@ class SqlStore(Store):
                     role=target.role, require_approval=target.require_approval)
                 assert status is not None  # the plan allowed it
                 new_status[row.collective_id] = status
-            for status in set(new_status.values()):
-                ids = [cid for cid, s in new_status.items() if s is status]
-                conn.execute(_UPDATE_SHARES, {
-                    "b_post_id": post.id, "b_collective_ids": ids, "status": status.value,
-                    "shared_at": now, "shared_by": post.author_id, **_SHARE_FIELDS_RESET})
+            if new_status:
+                # The commonest status goes to every remaining draft share in one UPDATE;
+                # any others first, row by row in one executemany.
+                statuses = list(new_status.values())
+                common = max(set(statuses), key=statuses.count)
+                shared = {"shared_at": now, "shared_by": post.author_id, **_SHARE_FIELDS_RESET}
+                others = [{"b_post_id": post.id, "b_collective_id": cid,
+                           "status": status.value, **shared}
+                          for cid, status in new_status.items() if status is not common]
+                if others:
+                    conn.execute(_UPDATE_SHARE, others)
+                conn.execute(_UPDATE_DRAFT_SHARES,
+                             {"b_post_id": post.id, "status": common.value, **shared})
             events.extend({"action": "share.status_changed", "post_id": post.id,
                            "collective_id": cid, "old": {"status": "draft"},
                            "new": {"status": status.value, **extra}}
