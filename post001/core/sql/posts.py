@@ -1,0 +1,228 @@
+"""Posts and drafts: create, read, save (the auto-save fast path), archive, history."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from post001.core.errors import (
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    Post001Error,
+    ValidationError,
+)
+from post001.core.models import (
+    Post,
+    PostCreate,
+    PostStatus,
+    PostSummary,
+    PostUpdate,
+    Revision,
+    ShareStatus,
+)
+from post001.core.revisions import revisions_to_keep, should_prune
+from post001.core.sql import rows as R
+from post001.core.sql import tables as t
+from post001.core.sql.base import (
+    SqlBase,
+    _new_id,
+)
+from post001.core.text import post_slug
+from post001.core.validation import check_content, parse
+
+
+class PostsMixin(SqlBase):
+    def create_post(self, data: PostCreate | None = None) -> Post:
+        data = parse(PostCreate, data) if data is not None else PostCreate()
+        check_content(data.content, self._settings.max_content_chars)
+        slugs = list(dict.fromkeys(data.collectives))
+        self._check_selection(len(slugs))
+        post_id = _new_id()
+        now = self._now()
+        with self._tx() as conn:
+            targets = self._resolve(conn, slugs)
+            legacy_collective = (next(iter(targets.values())).id
+                                 if targets and not self.multi_collective() else None)
+            conn.execute(t.posts.insert().values(
+                id=post_id, author_id=self._user_id, collective_id=legacy_collective,
+                title=data.title, subtitle=data.subtitle, byline=data.byline,
+                content=data.content, post_type=data.post_type.value,
+                is_public=data.is_public, seo_title=data.seo_title,
+                meta_description=data.meta_description, thumbnail_url=data.thumbnail_url,
+                metadata=data.metadata, slug=post_slug(data.title, post_id),
+                status=PostStatus.DRAFT.value,
+                publish_at=data.publish_at, created_at=now, updated_at=now, version=1,
+            ))
+            conn.execute(t.revisions.insert().values(
+                id=_new_id(), post_id=post_id, version=1, title=data.title,
+                subtitle=data.subtitle, content=data.content, saved_at=now))
+            self._insert_shares(conn, post_id, targets, ShareStatus.DRAFT, now, start=0)
+            self._audit(conn, [
+                {"action": "post.created", "post_id": post_id,
+                 "new": {"title": data.title, "status": "draft"}},
+                *({"action": "share.added", "post_id": post_id, "collective_id": c.id,
+                   "new": {"status": "draft"}} for c in targets.values()),
+            ])
+            return self._post_out(conn, post_id)
+
+    def get_post(self, post_id: UUID) -> Post:
+        with self._tx(read_only=True) as conn:
+            row = self._post_row(conn, post_id)
+            if not self._readable(conn, row):
+                raise NotFoundError(f"No post {post_id}.", field="post_id")
+            return R.to_post(row, R.load_shares(conn, [row], self._user_id)[row.id])
+
+    def list_posts(self, status: PostStatus | None = None) -> list[PostSummary]:
+        q = R.post_select().where(t.posts.c.author_id == self._user_id)
+        if status is not None:
+            q = q.where(t.posts.c.status == PostStatus(status).value)
+        q = q.order_by(t.posts.c.updated_at.desc())
+        with self._tx(read_only=True) as conn:
+            return R.summaries(conn, conn.execute(q).all(), self._user_id)
+
+    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> Post:
+        values = self._writable(changes)
+        with self._tx() as conn:
+            self._save(conn, post_id, values, expected_version)
+            return self._post_out(conn, post_id)
+
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+        values = self._writable(changes)
+        if "publish_at" in values:
+            # Rescheduling needs the post's status: the general path checks it.
+            with self._tx() as conn:
+                return int(self._save(conn, post_id, values, expected_version).version)
+        if "title" in values:
+            values["slug"] = post_slug(values["title"], post_id)
+        try:
+            version = self._drafts.save(post_id, self._user_id, values, expected_version,
+                                        self._now())
+        except sa_exc.DBAPIError as err:
+            raise DatabaseError(f"The database refused the save: {str(err.orig)[:200]}") from err
+        except Exception as err:  # the driver's own errors, outside SQLAlchemy's wrapping
+            if isinstance(err, Post001Error):
+                raise
+            raise DatabaseError(f"The database refused the save: {str(err)[:200]}") from err
+        if version is None:
+            # Not the common case (published, stale, missing): the general path decides.
+            values.pop("slug", None)
+            with self._tx() as conn:
+                version = int(self._save(conn, post_id, values, expected_version).version)
+        if should_prune(version):
+            with self._tx() as conn:
+                self._prune_revisions(conn, post_id)
+        return version
+
+    def _writable(self, changes: PostUpdate | dict[str, Any]) -> dict[str, Any]:
+        """The columns a partial update writes, validated."""
+        values = parse(PostUpdate, changes).model_dump(exclude_unset=True)
+        for key in ("title", "subtitle", "byline", "content", "seo_title",
+                    "meta_description", "post_type", "is_public", "metadata"):
+            if key in values and values[key] is None:
+                raise ValidationError(f"{key}: may not be empty (null).", field=key)
+        if "content" in values:
+            check_content(values["content"], self._settings.max_content_chars)
+        if "post_type" in values:
+            values["post_type"] = values["post_type"].value
+        return values
+
+    def _save(self, conn: sa.Connection, post_id: UUID, values: dict[str, Any],
+              expected_version: int) -> Any:
+        """One optimistic write: only if the stored version is the one the writer saw."""
+        now = self._now()
+        values = dict(values)
+        text_changed = bool({"title", "subtitle", "content"} & values.keys())
+        if "title" in values:
+            # The slug follows the title until the post is first published.
+            values["slug"] = sa.case(
+                (t.posts.c.published_at.is_(None), post_slug(values["title"], post_id)),
+                else_=t.posts.c.slug,
+            )
+        result = conn.execute(
+            t.posts.update()
+            .where(t.posts.c.id == post_id, t.posts.c.author_id == self._user_id,
+                   t.posts.c.version == expected_version)
+            .values(**values, version=t.posts.c.version + 1, updated_at=now)
+            .returning(t.posts.c.version, t.posts.c.status, t.posts.c.publish_at)
+        ).first()
+        if result is None:
+            current = self._own_post(conn, post_id)
+            raise ConflictError(
+                f"This post was changed elsewhere (it is at version {current.version}; "
+                f"your changes were based on version {expected_version}).",
+                current_version=current.version,
+            )
+        if result.status == PostStatus.SCHEDULED and result.publish_at is None:
+            # Rolls the whole write back: a scheduled post without a time would never go out.
+            raise ValidationError("publish_at: a scheduled post needs a time; unpublish it "
+                                  "to return it to draft instead.", field="publish_at")
+        # Revision snapshots are taken by the database (migration 0005) as rows change.
+        if should_prune(result.version):
+            self._prune_revisions(conn, post_id)
+        if text_changed and result.status == PostStatus.PUBLISHED:
+            self._audit(conn, [{"action": "post.edited", "post_id": post_id,
+                                "new": {"version": result.version}}])
+        return result
+
+    def _snapshot(self, conn: sa.Connection, post: Any) -> None:
+        exists = conn.execute(sa.select(t.revisions.c.id).where(
+            t.revisions.c.post_id == post.id, t.revisions.c.version == post.version)).first()
+        if exists is None:
+            conn.execute(t.revisions.insert().values(
+                id=_new_id(), post_id=post.id, version=post.version, title=post.title or "",
+                subtitle=post.subtitle or "", content=post.content or "",
+                saved_at=post.updated_at))
+
+    def _prune_revisions(self, conn: sa.Connection, post_id: UUID) -> None:
+        rows = conn.execute(sa.select(t.revisions.c.version, t.revisions.c.saved_at)
+                            .where(t.revisions.c.post_id == post_id)).all()
+        keep = revisions_to_keep((r.version, r.saved_at) for r in rows)
+        drop = [r.version for r in rows if r.version not in keep]
+        if drop:
+            conn.execute(t.revisions.delete().where(t.revisions.c.post_id == post_id,
+                                                    t.revisions.c.version.in_(drop)))
+
+    def archive_post(self, post_id: UUID) -> Post:
+        with self._tx() as conn:
+            row = self._own_post(conn, post_id, lock=True)
+            if row.status != PostStatus.ARCHIVED:
+                conn.execute(t.posts.update().where(t.posts.c.id == post_id).values(
+                    status=PostStatus.ARCHIVED.value, version=row.version + 1,
+                    updated_at=self._now()))
+                self._audit(conn, [{"action": "post.archived", "post_id": post_id,
+                                    "old": {"status": row.status},
+                                    "new": {"status": "archived"}}])
+            return self._post_out(conn, post_id)
+
+    def revisions(self, post_id: UUID) -> list[Revision]:
+        with self._tx(read_only=True) as conn:
+            post = self._own_post(conn, post_id)
+            rows = conn.execute(sa.select(t.revisions).where(
+                t.revisions.c.post_id == post_id, t.revisions.c.version < post.version)
+                .order_by(t.revisions.c.version.desc())).all()
+            current = Revision(post_id=post_id, version=post.version, title=post.title or "",
+                               subtitle=post.subtitle or "", content=post.content or "",
+                               saved_at=post.updated_at)
+            return [current, *(Revision(post_id=r.post_id, version=r.version, title=r.title,
+                                        subtitle=r.subtitle, content=r.content,
+                                        saved_at=r.saved_at) for r in rows)]
+
+    def restore_revision(self, post_id: UUID, version: int) -> Post:
+        with self._tx() as conn:
+            current = self._own_post(conn, post_id, lock=True)
+            rev = conn.execute(sa.select(t.revisions).where(
+                t.revisions.c.post_id == post_id, t.revisions.c.version == version)).first()
+            if rev is None:
+                raise NotFoundError(f"Post {post_id} has no revision {version}.",
+                                    field="version")
+            # Keep the text being replaced, however recent the last snapshot is.
+            self._snapshot(conn, current)
+            saved = self._save(conn, post_id, {"title": rev.title, "subtitle": rev.subtitle,
+                                               "content": rev.content}, current.version)
+            self._audit(conn, [{"action": "post.restored", "post_id": post_id,
+                                "new": {"from_version": version, "version": saved.version}}])
+            return self._post_out(conn, post_id)
