@@ -229,6 +229,14 @@ class Post001App(App[None]):
 
         self.push_screen(EditorScreen(UUID(post_id)))
 
+    def pop_screen(self) -> Any:
+        """Pop the top screen; a screen with unsaved work (the editor) saves it first, so
+        every way off it (escape, the palette's Dashboard, a dialog's close) keeps it."""
+        before_pop = getattr(self.screen, "before_pop", None)
+        if before_pop is not None:
+            before_pop()
+        return super().pop_screen()
+
     def action_dashboard(self) -> None:
         from post001.tui.screens.dashboard import DashboardScreen
 

@@ -69,6 +69,7 @@ class AutoSaver:
         self._offline = False
         self._blocked: SaveState | None = None  # CONFLICT or INVALID
         self._reason = ""
+        self._local: int | None = None  # generation copied to this machine (no store yet)
         self.saved_at: datetime | None = None
         self.saves_started = 0
 
@@ -104,6 +105,7 @@ class AutoSaver:
         self._failures = 0
         self._retry_at = None
         self._offline = False
+        self._local = None
         self.saved_at = saved_at
         if self.dirty and self._dirty_since is None:
             self._dirty_since = ticket.started_at
@@ -132,16 +134,27 @@ class AutoSaver:
         self._blocked = SaveState.CONFLICT
         self._restore_dirty(ticket)
 
-    def resolved(self, *, clean: bool) -> None:
-        """The writer chose a version. `clean`: the editor now shows what is stored."""
+    def resolved(self, *, clean: bool, generation: int | None = None) -> None:
+        """The writer chose a version. `clean`: the store now holds what the editor
+        showed at edit `generation` (default: everything so far); edits made after it,
+        while the choice was being written, are saved at once."""
         self._blocked = None
         self._reason = ""
         if clean:
-            self._saved = self._edits
+            self._saved = self._edits if generation is None else max(self._saved, generation)
+        if self.dirty:
+            self.flush()
+        else:
             self._dirty_since = None
             self._flush = False
-        else:
-            self.flush()
+
+    def kept_locally(self, now: float) -> None:
+        """No store to save to: the text so far is on this machine. Saving to the store
+        stays due, and starts as soon as there is one."""
+        self._local = self._edits
+        self._dirty_since = None
+        if self._last_edit is None:
+            self._last_edit = now
 
     def mark_clean(self) -> None:
         """The editor was (re)loaded from the store: nothing to save."""
@@ -150,6 +163,7 @@ class AutoSaver:
         self._flush = False
         self._retry_at = None
         self._failures = 0
+        self._local = None
 
     # --- questions --------------------------------------------------------------------------
     @property
@@ -163,6 +177,21 @@ class AutoSaver:
     @property
     def blocked(self) -> bool:
         return self._blocked is not None
+
+    @property
+    def generation(self) -> int:
+        """The current edit generation (+1 per change)."""
+        return self._edits
+
+    @property
+    def reason(self) -> str:
+        """Why the last save failed or was refused ("" if it did not)."""
+        return self._reason
+
+    @property
+    def local_copy_current(self) -> bool:
+        """The text as it is now was copied to this machine (see `kept_locally`)."""
+        return self._local == self._edits
 
     @property
     def flushing(self) -> bool:
@@ -206,6 +235,8 @@ class AutoSaver:
             return SaveState.SAVING
         if self._retry_at is not None or (self._failures and self.dirty):
             return SaveState.OFFLINE if self._offline else SaveState.FAILED
+        if self.dirty and self._local is not None:
+            return SaveState.OFFLINE
         if self.dirty:
             return SaveState.UNSAVED
         if self.saved_at is not None:

@@ -8,6 +8,8 @@ itself; a conflict means someone else wrote, and the writer chooses what to keep
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shlex
 import subprocess
@@ -16,7 +18,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from textual import on
@@ -49,6 +51,9 @@ from post001.tui.messages import (
     Unpublished,
 )
 from post001.tui.screens.base import BaseScreen, as_post001_error, describe
+
+if TYPE_CHECKING:
+    from post001.tui.app import Post001App
 from post001.tui.widgets import share_badges
 
 RETRYABLE = ("network", "database")
@@ -91,7 +96,8 @@ class EditorScreen(BaseScreen):
         Binding("f3,ctrl+l", "pick_collectives", "Collectives"),
         Binding("f4,ctrl+r", "toggle_preview", "Preview"),
         Binding("f5,ctrl+g", "history", "History"),
-        Binding("f6,ctrl+o", "external_editor", "$EDITOR"),
+        # Priority: the body binds f6 itself (select line) and would take it first.
+        Binding("f6,ctrl+o", "external_editor", "$EDITOR", priority=True),
         Binding("f9,ctrl+b", "publish", "Publish"),
         Binding("f8", "unpublish", "Unpublish"),
     ]
@@ -111,6 +117,7 @@ class EditorScreen(BaseScreen):
         self._recovery_key = str(post_id) if post_id else f"new-{uuid.uuid4().hex[:12]}"
         self._status_shown = ""
         self._leaving = False
+        self._saves: list[Worker[None]] = []  # save workers started by this editor
 
     # --- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -253,9 +260,21 @@ class EditorScreen(BaseScreen):
         return self.papp.clock().timestamp()
 
     def _tick(self) -> None:
-        if self.saver.due(self._now()) and self.papp.store is not None:
-            self._start_save()
+        now = self._now()
+        if self.saver.due(now):
+            if self.papp.store is not None:
+                self._start_save()
+            elif not self.saver.local_copy_current:
+                # No store to save to (yet): keep the text on this machine meanwhile.
+                self.keep_locally("the database could not be opened")
+                self.saver.kept_locally(now)
         self._show_status()
+
+    def keep_locally(self, reason: str, snap: DraftSnapshot | None = None) -> None:
+        """Write the text (now, on this thread) to the recovery folder. A later
+        successful save removes the copy."""
+        recovery.keep(self._recovery_key, self.post_id,
+                      self._fields(snap or self.snapshot()), reason=reason)
 
     def snapshot(self) -> DraftSnapshot:
         return DraftSnapshot(
@@ -266,28 +285,32 @@ class EditorScreen(BaseScreen):
         )
 
     def _start_save(self, *, final: bool = False) -> Worker[None]:
+        # Everything a save needs from the app is taken here, on the UI thread: a save
+        # still running after the editor closed has no app to ask.
+        app = self.papp
         snap = self.snapshot()
         ticket = self.saver.start(self._now())
         self._show_status()
 
         def job() -> None:
-            self._save_job(snap, ticket, final=final)
+            self._save_job(app, snap, ticket, final=final)
 
-        runner: Any = self.app if final else self
-        worker: Worker[None] = runner.run_worker(
+        # Owned by the app, so closing the editor does not cancel a save under way.
+        worker: Worker[None] = app.run_worker(
             job, thread=True, group="draft-save", exit_on_error=False, name="save draft"
         )
+        self._saves = [w for w in self._saves if not w.is_finished] + [worker]
         if final:
-            self.papp.background_saves.add(worker)
+            app.background_saves.add(worker)
         return worker
 
-    def _write(self, snap: DraftSnapshot) -> DraftSaved:
+    def _write(self, app: Post001App, snap: DraftSnapshot) -> DraftSaved:
         """Create or update the post from `snap`. Worker threads only.
 
         A plain text save (no settings fields) goes through `Store.save_draft`, which
         returns only the new version: the editor already shows the text, so reading the
         whole post back on every auto-save would be wasted work."""
-        store = self.papp.wait_store()
+        store = app.wait_store()
         with self._write_lock:
             post: Post | None
             if self.post_id is None:
@@ -307,53 +330,62 @@ class EditorScreen(BaseScreen):
                                                 expected_version=self.version)
                 post = None
                 created = False
-            saved_at = post.updated_at if post is not None else self.papp.clock()
+            saved_at = post.updated_at if post is not None else app.clock()
             return DraftSaved(post, SaveTicket(-1, 0.0), created, self.version, saved_at, snap)
 
-    def _save_job(self, snap: DraftSnapshot, ticket: SaveTicket, *, final: bool) -> None:
-        target: Any = self.app if final else self
+    def _save_job(self, app: Post001App, snap: DraftSnapshot, ticket: SaveTicket, *,
+                  final: bool) -> None:
+        """Worker threads only; `app` was taken on the UI thread (never `self.app` here)."""
+        target: Any = app if final else self
         attempts = FINAL_ATTEMPTS if final else 1
         for attempt in range(attempts):
             try:
-                saved = self._write(snap)
+                saved = self._write(app, snap)
             except ConflictError as exc:
                 if final:
-                    self._keep_as_copy(snap)
+                    self._keep_as_copy(app, snap)
                     return
                 target.post_message(DraftConflict(snap, ticket, exc.current_version))
                 return
             except Exception as exc:
                 error = as_post001_error(exc)
                 retryable = error.category in RETRYABLE
-                if retryable:
-                    recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
-                                  reason=f"save failed: {error.message}")
+                # Failed or refused: the text stays on this machine until a save succeeds.
+                recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
+                              reason=f"save failed: {error.message}" if retryable
+                              else f"not saved: {error.message}")
                 if retryable and attempt + 1 < attempts:
                     time.sleep(min(2.0 ** attempt, 5.0))
                     continue
                 target.post_message(DraftSaveFailed(error, ticket, retryable))
-                if final and retryable:
-                    self.app.notify(
+                if final:
+                    app.notify(
                         f"{error.message}\nYour text is kept in {recovery.recovery_dir()}.",
                         title="Draft not saved to the store", severity="error")
+                    app.count_recovered()
                 return
             recovery.forget(self._recovery_key)
             saved.ticket = ticket
             target.post_message(saved)
             return
 
-    def _keep_as_copy(self, snap: DraftSnapshot) -> None:
-        """Closing and the stored post moved on: keep both by saving ours as a new draft."""
-        store = self.papp.wait_store()
+    def _keep_as_copy(self, app: Post001App, snap: DraftSnapshot) -> None:
+        """Closing and the stored post moved on: keep both by saving ours as a new draft.
+        Worker threads only. The text is on this machine before the store is asked."""
+        recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
+                      reason="changed elsewhere while you were writing")
         try:
+            store = app.wait_store()
             copy = store.create_post(PostCreate.model_validate(self._fields(snap)))
         except Exception as exc:
             error = as_post001_error(exc)
             recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
                           reason=f"changed elsewhere, and the copy failed: {error.message}")
-            self.app.notify(describe(error), severity="error")
+            app.notify(describe(error), severity="error")
+            app.count_recovered()
             return
-        self.app.notify(f"The post changed elsewhere; your text was saved as a new draft "
+        recovery.forget(self._recovery_key)
+        app.notify(f"The post changed elsewhere; your text was saved as a new draft "
                         f"“{copy.title or 'Untitled'}”.", title="Kept both versions")
 
     @staticmethod
@@ -409,6 +441,9 @@ class EditorScreen(BaseScreen):
 
         self.saver.conflicted(event.ticket)
         self._show_status()
+        # Until the writer chooses, their text is also on this machine (quitting now
+        # must not lose it).
+        self.keep_locally("changed elsewhere: waiting for you to choose a version")
         post_id = self.post_id
         assert post_id is not None
         self.app.push_screen(ConflictScreen(post_id, event.mine), self._resolve_conflict)
@@ -416,6 +451,7 @@ class EditorScreen(BaseScreen):
     def _resolve_conflict(self, choice: str | None) -> None:
         choice = choice or "copy"  # no answer: keep both
         mine = self.snapshot()  # what the editor shows now: never older than the conflict
+        generation = self.saver.generation  # the edits `mine` holds
         post_id = self.post_id
         assert post_id is not None
 
@@ -439,15 +475,17 @@ class EditorScreen(BaseScreen):
                 self.version = post.version
             return choice or "theirs", post
 
-        self.call_store("resolving the conflict", resolve, self._resolved,
+        self.call_store("resolving the conflict", resolve,
+                        lambda value: self._resolved(value, generation),
                         failed=self._resolve_failed)
 
     def _resolve_failed(self, error: Post001Error) -> None:
         self.show_error(error, "resolving the conflict")
         self.saver.resolved(clean=False)
 
-    def _resolved(self, value: tuple[str, Post]) -> None:
+    def _resolved(self, value: tuple[str, Post], generation: int | None = None) -> None:
         choice, post = value
+        recovery.forget(self._recovery_key)  # the copy kept while the choice was open
         if choice == "theirs":
             # The writer chose to drop their text; keep a copy on this machine anyway.
             recovery.keep(f"{post.id}-set-aside-{uuid.uuid4().hex[:6]}", post.id,
@@ -460,8 +498,12 @@ class EditorScreen(BaseScreen):
                         f"{recovery.recovery_dir()}.", title="Took the stored version")
         else:
             self._remember(post)
-            self.saver.resolved(clean=True)
-            self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
+            # Only the text captured for the choice is stored: keys typed while it was
+            # being written are saved next.
+            if generation is None:
+                generation = self.saver.generation
+            self.saver.resolved(clean=True, generation=generation)
+            self.saver.succeeded(SaveTicket(generation, self._now()), post.updated_at)
             if choice == "copy":
                 self._recovery_key = str(post.id)
                 self.notify("Your text is now a separate draft; the stored post is unchanged.",
@@ -486,33 +528,55 @@ class EditorScreen(BaseScreen):
         if not self.loaded:
             return []
         self.saver.flush()
+        if final and self.saver.dirty and self.papp.store is None:
+            # No store to save to, and quitting must not wait for one: keep it here.
+            self.keep_locally("closed while the database could not be opened")
+            self.papp.count_recovered()
+            return []
         if self.saver.due(self._now()):
             return [self._start_save(final=final)]
-        running = [w for w in self.workers if w.group == "draft-save" and not w.is_finished]
+        if final and self.saver.blocked and self.saver.dirty:
+            # Refused (invalid) or waiting for a conflict choice: nothing goes to the
+            # store, so the text stays on this machine, now.
+            reason = (f"not saved: {self.saver.reason}" if self.saver.state is SaveState.INVALID
+                      else "changed elsewhere: closed before choosing a version")
+            self.keep_locally(reason)
+            self.papp.count_recovered()
+            self.notify(f"Your text is kept on this machine ({recovery.recovery_dir()}); "
+                        f"restore it from the Recovered screen.",
+                        title="Draft not saved to the store", severity="warning")
+            return []
+        running = [w for w in self._saves if not w.is_finished]
         if self.saver.dirty and running:
             # A save is in flight: queue the rest to run when it finishes.
             return [*running, *self._after(running)]
         return running
 
     def _after(self, running: list[Worker[Any]]) -> list[Worker[Any]]:
+        # Taken now, on the UI thread: the editor may be gone when the job runs.
+        app = self.papp
+        snap = self.snapshot()
+        now = self._now()
+
         def job() -> None:
             for worker in running:
                 while not worker.is_finished:
                     time.sleep(0.02)
-            # The in-flight save's result message may not be handled yet: save what is left.
-            snap = self.app.call_from_thread(self.snapshot)
-            ticket = SaveTicket(-1, self._now())
-            self._save_job(snap, ticket, final=True)
+            self._save_job(app, snap, SaveTicket(-1, now), final=True)
 
-        worker: Worker[None] = self.app.run_worker(job, thread=True, group="draft-save",
-                                                   exit_on_error=False)
-        self.papp.background_saves.add(worker)
+        worker: Worker[None] = app.run_worker(job, thread=True, group="draft-save",
+                                              exit_on_error=False)
+        app.background_saves.add(worker)
         return [worker]
 
     def flush_for_exit(self) -> list[Worker[Any]]:
         return self.flush(final=True)
 
     def _on_suspend(self, _app: object) -> None:
+        # A save started now would only run after the terminal comes back: copy the text
+        # to this machine first, synchronously.
+        if self.saver.dirty:
+            self.keep_locally("suspended with unsaved changes")
         self.flush()
 
     # --- status -----------------------------------------------------------------------------
@@ -546,11 +610,17 @@ class EditorScreen(BaseScreen):
 
     # --- leaving ----------------------------------------------------------------------------
     def action_back(self) -> None:
-        self.flush(final=True)
         self.dismiss_editor()
 
-    def dismiss_editor(self) -> None:
+    def before_pop(self) -> None:
+        """Every way off this screen comes here (the app's `pop_screen`): save now."""
+        if self._leaving:
+            return
         self._leaving = True
+        self.flush(final=True)
+
+    def dismiss_editor(self) -> None:
+        self.before_pop()
         if self.app.screen is self:
             self.app.pop_screen()
         from post001.tui.screens.dashboard import DashboardScreen
@@ -565,7 +635,8 @@ class EditorScreen(BaseScreen):
 
         self.app.push_screen(
             PostSettingsScreen(self.post, self.settings_inputs, self.pending_fields,
-                               subtitle=self.query_one("#subtitle", Input).value),
+                               subtitle=self.query_one("#subtitle", Input).value,
+                               on_exit=self._settings_done),
             self._settings_done,
         )
 
@@ -650,10 +721,16 @@ class EditorScreen(BaseScreen):
         self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
         self._show_status()
 
-    def action_external_editor(self) -> None:
+    async def action_external_editor(self) -> None:
         body = self.query_one("#body", TextArea)
         command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        self.flush()
+        # Nothing runs while the terminal is suspended: save (or at least copy the text
+        # to this machine) before handing it over.
+        if self.saver.dirty:
+            self.keep_locally("opened in $EDITOR with unsaved changes")
+        for worker in self.flush():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), timeout=5)
         with tempfile.TemporaryDirectory(prefix="post001-") as folder:
             path = Path(folder) / "draft.md"
             path.write_text(body.text, encoding="utf-8")

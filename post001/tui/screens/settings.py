@@ -8,6 +8,7 @@ included) is kept by the editor and shown again next time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -86,8 +87,10 @@ class PostSettingsScreen(BaseModal[Result | None]):
     ]
 
     def __init__(self, post: Post | None, raw: dict[str, str], pending: dict[str, Any],
-                 *, subtitle: str) -> None:
+                 *, subtitle: str,
+                 on_exit: Callable[[Result | None], None] | None = None) -> None:
         super().__init__()
+        self.on_exit = on_exit  # where the values go if the app quits with this open
         self.post = post
         self.raw = dict(raw)
         self.pending = pending
@@ -184,6 +187,13 @@ class PostSettingsScreen(BaseModal[Result | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "done":
             self.action_close()
+
+    def flush_for_exit(self) -> list[Any]:
+        """Quitting with the dialog open: what was typed here is applied, not dropped."""
+        if self.on_exit is not None:
+            on_exit, self.on_exit = self.on_exit, None
+            on_exit(self.result())
+        return []
 
     def action_close(self) -> None:
         if self.errors:
