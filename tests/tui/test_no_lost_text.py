@@ -55,10 +55,11 @@ async def test_escape_after_the_post_changed_elsewhere_keeps_the_text_as_a_new_d
         make_app: Any, open_as: Any) -> None:
     post = open_as("alice").create_post(PostCreate(title="Shared", content="base"))
     other = open_as("alice")
-    app, _ = make_app()
+    app, store = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_first_post(pilot)
         other.update_post(post.id, PostUpdate(content="theirs"), expected_version=1)
+        store.save_delay = 0.5  # the conflict comes back after the editor has closed
         await pilot.press("end", *" mine", "escape")
         await wait_for(pilot, lambda: len(stored(open_as)) == 2)
         await wait_for(pilot, lambda: all(w.is_finished for w in app.background_saves))
