@@ -166,7 +166,7 @@ async def test_keys_typed_while_the_conflict_choice_is_written_are_saved(
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: screen_name(app) == "ConflictScreen"
                        and app.screen.stored is not None)
-        store.save_delay = 0.8  # a slow write for the choice
+        store.save_delay = 3.0  # a slow write for the choice: outlasts the typing below
         await pilot.press(key)
         await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
         await wait_for(pilot, store.saving.is_set)
