@@ -11,7 +11,7 @@ lint:
 	$(dir $(shell command -v $(PY)))lint-imports
 
 test:
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4
 
 bench:
 	$(PY) benchmarks/bench_store.py

@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 #: The newest migration in migrations/versions. A test keeps it equal to Alembic's head.
-HEAD_REVISION = "0007_one_owner"
+HEAD_REVISION = "0010_server_hardening"
 
 
 #: Full-text search objects made by raw SQL in 0004_search, absent from tables.metadata:

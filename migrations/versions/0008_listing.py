@@ -1,0 +1,30 @@
+"""keyset listing and stored word counts
+
+Placeholder: no schema change yet. Reserved so that the work of several branches keeps
+one linear history; the branch that owns it fills in upgrade() and downgrade().
+
+Revision ID: 0008_listing
+Revises: 0007_one_owner
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+revision = "0008_listing"
+down_revision = "0007_one_owner"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """What downgrade() would drop, in words (empty: nothing). See docs/operations.md."""
+    return []
