@@ -33,7 +33,7 @@ from post001.core.text import post_slug
 REVISIONS = [
     "0001_legacy", "0002_redesign", "0003_legacy_shares", "0004_search",
     "0005_revision_snapshots", "0006_auth_rls", "0007_one_owner", "0008_listing",
-    "0009_client_writes", "0010_server_hardening",
+    "0009_client_writes", "0010_server_hardening", "0011_save_counts",
 ]
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from post001.core.sql.schema import count_losses
+
 revision = "0001_legacy"
 down_revision = None
 branch_labels = None
@@ -91,3 +93,13 @@ def downgrade() -> None:
     op.drop_table("collective_members")
     op.drop_table("collectives")
     op.drop_table("users")
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """Going below the first revision drops every table, so every row."""
+    return count_losses(conn, [
+        ("SELECT count(*) FROM users", "{n} user{s}"),
+        ("SELECT count(*) FROM collectives", "{n} collective{s}"),
+        ("SELECT count(*) FROM collective_members", "{n} membership{s}"),
+        ("SELECT count(*) FROM posts", "{n} post{s} (every word written)"),
+    ])

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from post001.core.sql.schema import count_losses, forced
 from post001.core.text import post_slug, slugify
 
 revision = "0002_redesign"
@@ -205,16 +206,57 @@ def _create_new_tables() -> None:
     )
 
 
+NEW_ROLES_SQL = f"FROM collective_members WHERE NOT ({_in('role', LEGACY_ROLES)})"
+#: A share made by 0003 from the legacy column (0003's downgrade removes those first).
+_LEGACY_MIGRATED = (
+    "EXISTS (SELECT 1 FROM audit_events a WHERE a.action = 'share.legacy_migrated' "
+    "AND a.post_id = s.post_id AND a.collective_id = s.collective_id)"
+)
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """The legacy schema keeps one collective per post and four roles; everything the
+    redesign added goes (0003's own shares and events are counted by 0003)."""
+    return count_losses(conn, [
+        (f"SELECT count(*) {NEW_ROLES_SQL}",
+         "{n} membership{s} with the contributor or member role (the legacy schema has "
+         "neither role: deleted)"),
+        ("SELECT count(*) FROM post_collectives s JOIN posts p ON p.id = s.post_id "
+         f"WHERE (p.collective_id IS NULL OR p.collective_id <> s.collective_id) "
+         f"AND NOT {_LEGACY_MIGRATED}",
+         "{n} share{s} beyond the one collective posts.collective_id keeps"),
+        ("SELECT count(*) FROM post_collectives s "
+         f"WHERE s.status IN ('pending_approval', 'rejected') AND NOT {_LEGACY_MIGRATED}",
+         "{n} pending or rejected review{s} (and their reasons)"),
+        ("SELECT count(*) FROM post_revisions", "{n} revision snapshot{s}"),
+        ("SELECT count(*) FROM audit_events WHERE action <> 'share.legacy_migrated'",
+         "{n} audit event{s}"),
+        ("SELECT count(*) FROM posts WHERE status = 'scheduled'",
+         "{n} scheduled post{s} (they become drafts; the publish time is lost)"),
+        ("SELECT count(*) FROM posts WHERE coalesce(byline, '') <> '' "
+         "OR coalesce(seo_title, '') <> '' OR coalesce(meta_description, '') <> '' "
+         "OR coalesce(thumbnail_url, '') <> '' OR post_type <> 'text' "
+         "OR coalesce(CAST(metadata AS TEXT), 'null') NOT IN ('null', '{}')",
+         "{n} post{s} with settings the legacy schema lacks (byline, SEO title or "
+         "description, thumbnail, metadata, video type)"),
+        ("SELECT count(*) FROM collectives WHERE require_approval",
+         "{n} collective{s} requiring approval (the setting is lost)"),
+        ("SELECT count(*) FROM idempotency_keys",
+         "{n} publish idempotency record{s} (a retried publish would run again)"),
+    ])
+
+
 def downgrade() -> None:
     bind = op.get_bind()
-    new_roles = bind.execute(
-        sa.text(f"SELECT count(*) FROM collective_members WHERE NOT ({_in('role', LEGACY_ROLES)})")
-    ).scalar()
-    if new_roles:
+    new_roles = bind.execute(sa.text(f"SELECT count(*) {NEW_ROLES_SQL}")).scalar()
+    if new_roles and not forced(op.get_context()):
         raise RuntimeError(
             f"cannot downgrade below 0002_redesign: {new_roles} memberships hold the "
-            "contributor or member role, which the legacy schema cannot represent"
+            "contributor or member role, which the legacy schema cannot represent "
+            "(`post001 db downgrade --force` deletes them)"
         )
+    if new_roles:
+        op.execute(f"DELETE {NEW_ROLES_SQL}")
 
     op.drop_table("idempotency_keys")
     op.drop_index("ix_audit_events_actor", table_name="audit_events")

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from post001.core.sql.schema import count_losses
 from post001.core.sql.tables import UTCDateTime
 
 revision = "0003_legacy_shares"
@@ -115,3 +116,18 @@ def downgrade() -> None:
     )
     op.execute(shares.delete().where(migrated))
     op.execute(audit.delete().where(audit.c.action == ACTION))
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """The shares this revision made are dropped; the legacy column still names each
+    post's collective, so only a share it no longer matches, and the events, are lost."""
+    return count_losses(conn, [
+        ("SELECT count(*) FROM post_collectives s JOIN posts p ON p.id = s.post_id "
+         f"WHERE EXISTS (SELECT 1 FROM audit_events a WHERE a.action = '{ACTION}' "
+         "AND a.post_id = s.post_id AND a.collective_id = s.collective_id) "
+         "AND (p.collective_id IS NULL OR p.collective_id <> s.collective_id "
+         "OR s.status IN ('pending_approval', 'rejected'))",
+         "{n} migrated share{s} that changed since (another collective, or a review)"),
+        (f"SELECT count(*) FROM audit_events WHERE action = '{ACTION}'",
+         "{n} 'legacy share migrated' audit event{s}"),
+    ])

@@ -19,6 +19,7 @@ Create Date: 2026-01-05 09:00:03
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_search"
@@ -132,3 +133,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in _statements(SQLITE_DOWN, PG_DOWN):
         op.execute(statement)
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """The search index is rebuilt from the posts: nothing is lost."""
+    return []

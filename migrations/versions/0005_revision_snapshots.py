@@ -15,6 +15,7 @@ Create Date: 2026-01-05 09:00:04
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_revision_snapshots"
@@ -85,3 +86,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS posts_revision_snapshot ON posts")
         op.execute("DROP FUNCTION IF EXISTS post001_snapshot_revision()")
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """Only a trigger goes; the snapshots stay (0002 owns the table)."""
+    return []

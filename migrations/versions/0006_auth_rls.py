@@ -31,6 +31,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from post001.core.sql.schema import count_losses
+
 revision = "0006_auth_rls"
 down_revision = "0005_revision_snapshots"
 branch_labels = None
@@ -409,3 +411,12 @@ def downgrade() -> None:
     op.drop_index("ix_api_tokens_user", table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_table("user_passwords")
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """The server's accounts go: nobody can sign in afterwards."""
+    return count_losses(conn, [
+        ("SELECT count(*) FROM user_passwords", "{n} password{s} (those users cannot sign in)"),
+        ("SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL",
+         "{n} API token{s} in use (every signed-in client is signed out)"),
+    ])

@@ -86,3 +86,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="collective_members")
+
+
+def downgrade_would_lose(conn: sa.Connection) -> list[str]:
+    """Only the one-owner index goes; every membership stays."""
+    return []

@@ -6,12 +6,15 @@ written for; Alembic is imported only when an upgrade is really needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
 #: The newest migration in migrations/versions. A test keeps it equal to Alembic's head.
-HEAD_REVISION = "0010_server_hardening"
+HEAD_REVISION = "0011_save_counts"
 
 
 #: Full-text search objects made by raw SQL in 0004_search, absent from tables.metadata:
@@ -64,10 +67,9 @@ def alembic_config(url: str | None = None) -> object:
     return cfg
 
 
-def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    from alembic import command
-
-    cfg = alembic_config()
+@contextmanager
+def _migrating(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection in one transaction, ready for Alembic."""
     with engine.connect() as conn:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
@@ -77,11 +79,97 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
             conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
         try:
             with conn.begin():
-                cfg.attributes["connection"] = conn  # type: ignore[attr-defined]
-                command.upgrade(cfg, revision)  # type: ignore[arg-type]
+                yield conn
         finally:
             if sqlite:
                 conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    cfg = alembic_config()
+    with _migrating(engine) as conn:
+        cfg.attributes["connection"] = conn  # type: ignore[attr-defined]
+        command.upgrade(cfg, revision)  # type: ignore[arg-type]
+
+
+#: Set on the Alembic config when the operator accepted losing data (`--force`): a
+#: migration's downgrade() that would otherwise refuse then drops what it cannot keep.
+FORCE_ATTRIBUTE = "post001_force_data_loss"
+
+
+def forced(context: object) -> bool:
+    """Inside a migration: whether `post001 db downgrade --force` is running it."""
+    config = getattr(context, "config", None)
+    attributes = getattr(config, "attributes", None) or {}
+    return bool(attributes.get(FORCE_ATTRIBUTE))
+
+
+def count_losses(conn: sa.Connection, checks: Iterable[tuple[str, str]]) -> list[str]:
+    """For migrations' `downgrade_would_lose`: each (SQL that counts rows, description
+    with {n}) whose count is not zero, in words."""
+    found = []
+    for sql, words in checks:
+        n = int(conn.execute(sa.text(sql)).scalar() or 0)
+        if n:
+            found.append(words.format(n=f"{n:,}", s="" if n == 1 else "s"))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DowngradeStep:
+    """One migration undone: its revision, what it was for, what undoing it drops."""
+
+    revision: str
+    message: str
+    losses: list[str] = field(default_factory=list)
+
+
+def downgrade_plan(engine: sa.Engine, target: str) -> list[DowngradeStep]:
+    """The steps from the current revision down to `target` (newest first), each with
+    what its downgrade would drop given the data in the database now.
+
+    Raises ValueError for a target that is not a revision below the current one."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())  # type: ignore[arg-type]
+    current = current_revision(engine)
+    known = [rev for rev, _, _ in history()]
+    if target != "base" and target not in known:
+        raise ValueError(f"{target!r} is not a revision; known: base, {', '.join(known)}")
+    if current is None:
+        raise ValueError("the database has no schema revision yet: nothing to downgrade")
+    if current not in known:
+        raise ValueError(f"the database is at {current!r}, a revision this version of "
+                         "post001 does not know (a newer post001 made it)")
+    order = list(reversed(known))  # oldest first
+    if target != "base" and order.index(target) > order.index(current):
+        raise ValueError(f"{target!r} is newer than the database's revision {current!r}; "
+                         "use `post001 db upgrade` to go forward")
+    steps: list[DowngradeStep] = []
+    with engine.connect() as conn:
+        for script in scripts.iterate_revisions(current, target):
+            if script.revision == target:
+                continue
+            would_lose = getattr(script.module, "downgrade_would_lose", None)
+            if would_lose is None:
+                raise RuntimeError(f"migration {script.revision} does not say what its "
+                                   "downgrade would lose (downgrade_would_lose)")
+            steps.append(DowngradeStep(script.revision, script.doc or "",
+                                       list(would_lose(conn))))
+    return steps
+
+
+def downgrade(engine: sa.Engine, target: str, *, force: bool = False) -> None:
+    """Run the downgrade (callers check `downgrade_plan` first)."""
+    from alembic import command
+
+    cfg = alembic_config()
+    with _migrating(engine) as conn:
+        cfg.attributes["connection"] = conn  # type: ignore[attr-defined]
+        cfg.attributes[FORCE_ATTRIBUTE] = force  # type: ignore[attr-defined]
+        command.downgrade(cfg, target)  # type: ignore[arg-type]
 
 
 def history() -> list[tuple[str, str | None, str]]:

@@ -7,7 +7,7 @@ publishing to N collectives at a fixed number of round trips.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -209,6 +209,18 @@ class IdempotencyRow(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class SaveCountRow(SQLModel, table=True):
+    """Successful saves per writer and UTC day, counted by a trigger (migration 0011)."""
+
+    __tablename__ = "save_counts"
+    __table_args__ = (sa.PrimaryKeyConstraint("day", "user_id", name="pk_save_counts"),)
+    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
+    user_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
+    saves: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+
+
 users = UserRow.__table__  # type: ignore[attr-defined]
 collectives = CollectiveRow.__table__  # type: ignore[attr-defined]
 members = MemberRow.__table__  # type: ignore[attr-defined]
@@ -217,5 +229,6 @@ shares = ShareRow.__table__  # type: ignore[attr-defined]
 revisions = RevisionRow.__table__  # type: ignore[attr-defined]
 audit = AuditRow.__table__  # type: ignore[attr-defined]
 idempotency = IdempotencyRow.__table__  # type: ignore[attr-defined]
+save_counts = SaveCountRow.__table__  # type: ignore[attr-defined]
 
 metadata = SQLModel.metadata
