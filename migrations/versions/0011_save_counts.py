@@ -1,16 +1,17 @@
-"""successful saves counted per writer and day, by the database, for the auto-save rate
+"""saves counted per writer and day, for the auto-save success rate
 
-`post001 stats` reports the auto-save success rate. Failed saves are rare and each is
-worth an audit event (`post.save_failed`, written by the store); successful ones happen
-every second while someone types, so they are only counted: an AFTER UPDATE trigger
-adds one to (day, author) whenever a post's version goes up without its status
-changing (a save, not a publish, unpublish or archive). The save itself stays one
-statement and pays nothing in Python; keying by author keeps concurrent writers off
-each other's counter row.
+`post001 stats` reports the auto-save success rate without an audit row per keystroke:
+saves are counted per (UTC day, writer).
+- Successful saves: an AFTER UPDATE trigger adds one whenever a post's version goes up
+  without its status changing (a save, not a publish, unpublish or archive), inside the
+  save's own transaction. The save stays one statement and pays nothing in Python.
+- Failed saves (a stale version: `conflicts`; a value over a limit: `refused`) roll
+  their transaction back, so the store counts them in a short transaction of its own.
+Keying by writer keeps concurrent writers off each other's counter row.
 
-PostgreSQL: the trigger function is SECURITY DEFINER (owned by the migrating role), so
-the server's role needs no grant on the table, which is RLS-forced like every table
-holding user data.
+PostgreSQL: both paths go through SECURITY DEFINER functions (owned by the migrating
+role), so the server's role has no grant on the table, which is RLS-forced like every
+table holding user data; the failure counter takes the writer from `post001_uid()`.
 
 Revision ID: 0011_save_counts
 Revises: 0010_server_hardening
@@ -55,6 +56,22 @@ PG_UP = [
     FOR EACH ROW WHEN (NEW.version > OLD.version AND NEW.status = OLD.status)
     EXECUTE FUNCTION post001_count_save()
     """,
+    """
+    CREATE OR REPLACE FUNCTION post001_count_failed_save(on_day date, kind text)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    BEGIN
+        IF kind NOT IN ('conflicts', 'refused') THEN
+            RAISE EXCEPTION 'unknown kind of failed save: %', kind;
+        END IF;
+        INSERT INTO save_counts (day, user_id, conflicts, refused)
+        VALUES (on_day, post001_uid(), (kind = 'conflicts')::int, (kind = 'refused')::int)
+        ON CONFLICT (day, user_id) DO UPDATE
+        SET conflicts = save_counts.conflicts + EXCLUDED.conflicts,
+            refused = save_counts.refused + EXCLUDED.refused;
+    END
+    $$
+    """,
     "ALTER TABLE save_counts ENABLE ROW LEVEL SECURITY",
     "ALTER TABLE save_counts FORCE ROW LEVEL SECURITY",
 ]
@@ -66,6 +83,8 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("saves", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("conflicts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("refused", sa.Integer(), nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("day", "user_id", name="pk_save_counts"),
     )
     if op.get_bind().dialect.name == "sqlite":
@@ -81,6 +100,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS posts_count_saves ON posts")
         op.execute("DROP FUNCTION IF EXISTS post001_count_save()")
+        op.execute("DROP FUNCTION IF EXISTS post001_count_failed_save(date, text)")
     op.drop_table("save_counts")
 
 

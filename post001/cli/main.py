@@ -20,6 +20,8 @@ from post001.cli.collectives import collective_group
 from post001.cli.db import db_group, locate
 from post001.cli.posts import post_group
 from post001.cli.review import review_group
+from post001.cli.rollout import flags_command, rollout_group
+from post001.cli.stats import stats_command
 from post001.cli.users import user_group
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -104,7 +106,7 @@ Post001Group.lazy_commands = {
 }
 
 for command in (db_group, locate, user_group, collective_group, post_group, review_group,
-                audit, search, scheduler_group):
+                audit, search, scheduler_group, flags_command, rollout_group, stats_command):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -84,8 +85,42 @@ class Settings(BaseSettings):
         return self.server_url or self.database_url or default_database_url()
 
 
+#: Each flag's environment variable (the seed's names, unprefixed).
+FLAG_ENV = {
+    "enable_multi_collective": "ENABLE_MULTI_COLLECTIVE",
+    "enable_enhanced_editor": "ENABLE_ENHANCED_EDITOR",
+    "enable_validation": "ENABLE_VALIDATION",
+    "rollout_percentage": "ROLLOUT_PERCENTAGE",
+}
+#: The config.toml table flags can also be set in.
+FLAGS_TABLE = "flags"
+
+
+def config_flags() -> dict[str, Any]:
+    """The `[flags]` table of config.toml (empty when there is no file or table)."""
+    path = config_path()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    table = data.get(FLAGS_TABLE, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"[{FLAGS_TABLE}] in {path} must be a table")
+    return table
+
+
+class _ConfigFlags(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole table
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in config_flags().items() if k in FLAG_ENV}
+
+
 class FeatureFlags(BaseSettings):
-    """The seed's rollout switches (environment only)."""
+    """The seed's rollout switches: the environment wins over config.toml's `[flags]`
+    table, which wins over the defaults."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
@@ -93,6 +128,17 @@ class FeatureFlags(BaseSettings):
     enable_enhanced_editor: bool = True
     enable_validation: bool = True
     rollout_percentage: int = Field(default=100, ge=0, le=100)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ConfigFlags(settings_cls)
 
     def in_rollout(self, user_id: UUID) -> bool:
         return rollout_bucket(user_id) < self.rollout_percentage
@@ -108,6 +154,16 @@ class FeatureFlags(BaseSettings):
             "validation": self.enable_validation,
             "rollout_percentage": self.rollout_percentage,
         }
+
+
+def flag_sources() -> dict[str, str]:
+    """Where each flag's value comes from now: "environment", "config" or "default"."""
+    env = {k.upper() for k in os.environ}
+    table = config_flags()
+    return {
+        name: "environment" if var in env else "config" if name in table else "default"
+        for name, var in FLAG_ENV.items()
+    }
 
 
 def rollout_bucket(user_id: UUID) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from post001.core.errors import (
     ConflictError,
@@ -85,12 +87,41 @@ class PostsMixin(SqlBase):
             return R.summaries(conn, conn.execute(q).all(), self._user_id)
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> Post:
-        values = self._writable(changes)
-        with self._tx() as conn:
-            self._save(conn, post_id, values, expected_version)
-            return self._post_out(conn, post_id)
+        try:
+            values = self._writable(changes)
+            with self._tx() as conn:
+                self._save(conn, post_id, values, expected_version)
+                return self._post_out(conn, post_id)
+        except (ConflictError, ValidationError) as err:
+            self._count_failed_save(err)
+            raise
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+        try:
+            return self._save_draft(post_id, changes, expected_version)
+        except (ConflictError, ValidationError) as err:
+            self._count_failed_save(err)
+            raise
+
+    def _count_failed_save(self, err: Post001Error) -> None:
+        """Count a save that failed (migration 0011; successful ones count themselves).
+        Its own short transaction, since the save's rolled back; best effort."""
+        kind = "conflicts" if isinstance(err, ConflictError) else "refused"
+        day = self._now().date()
+        with contextlib.suppress(Post001Error), self._tx() as conn:
+            if self._pg:
+                conn.execute(sa.text("SELECT post001_count_failed_save(:day, :kind)"),
+                             {"day": day, "kind": kind})
+            else:
+                c = t.save_counts.c
+                conn.execute(
+                    sqlite_insert(t.save_counts)
+                    .values(day=day, user_id=self._user_id, saves=0,
+                            conflicts=int(kind == "conflicts"), refused=int(kind == "refused"))
+                    .on_conflict_do_update(index_elements=[c.day, c.user_id],
+                                           set_={kind: c[kind] + 1}))
+
+    def _save_draft(self, post_id: UUID, changes: PostUpdate, expected_version: int) -> int:
         values = self._writable(changes)
         if "publish_at" in values:
             # Rescheduling needs the post's status: the general path checks it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ from post001.core import permissions, publishing
 from post001.core.clock import as_utc
 from post001.core.errors import (
     PermissionDenied,
+    Post001Error,
     ValidationError,
 )
 from post001.core.models import (
@@ -54,6 +56,26 @@ class PublishMixin(SqlBase):
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise ValidationError("idempotency_key: must be 1 to 200 characters.",
                                   field="idempotency_key")
+        refused: PermissionDenied | ValidationError | None = None
+        try:
+            return self._publish(post_id, idempotency_key)
+        except (PermissionDenied, ValidationError) as err:
+            refused = err
+            raise
+        finally:
+            if refused is not None and "errors" in refused.details:
+                self._record_refusal(post_id, refused)
+
+    def _record_refusal(self, post_id: UUID, err: PermissionDenied | ValidationError) -> None:
+        """A publish the rules refused leaves an audit event (`post001 stats` counts
+        them), written after the refused transaction rolled back; best effort."""
+        reasons = [{k: e.get(k) for k in ("code", "field", "collective") if e.get(k)}
+                   for e in err.details.get("errors", [])]
+        with contextlib.suppress(Post001Error), self._tx() as conn:
+            self._audit(conn, [{"action": "post.publish_refused", "post_id": post_id,
+                                "new": {"errors": reasons}}])
+
+    def _publish(self, post_id: UUID, idempotency_key: str | None) -> PublishResult:
         with self._tx() as conn:
             if idempotency_key is not None:
                 stored = conn.execute(sa.select(t.idempotency).where(

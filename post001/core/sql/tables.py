@@ -210,13 +210,20 @@ class IdempotencyRow(SQLModel, table=True):
 
 
 class SaveCountRow(SQLModel, table=True):
-    """Successful saves per writer and UTC day, counted by a trigger (migration 0011)."""
+    """Saves per writer and UTC day: successful ones counted by a trigger, conflicts and
+    refusals by the store (migration 0011)."""
 
     __tablename__ = "save_counts"
     __table_args__ = (sa.PrimaryKeyConstraint("day", "user_id", name="pk_save_counts"),)
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     user_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
     saves: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    conflicts: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    refused: int = Field(
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
 
