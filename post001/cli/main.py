@@ -112,6 +112,12 @@ for command in (db_group, locate, user_group, collective_group, post_group, revi
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: exits 0 on success, 1 on an error, 2 on bad usage."""
+    from post001.core.logs import REQUEST_ID, configure_logging, new_request_id
+
+    # The composition root: logging once (POST001_LOG_FORMAT / POST001_LOG_LEVEL), and
+    # one request id for this invocation's log lines.
+    configure_logging()
+    REQUEST_ID.set(new_request_id())
     cli.main(args=argv, prog_name="post001")
 
 

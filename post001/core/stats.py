@@ -60,20 +60,28 @@ def adoption(conn: sa.Connection, since: datetime, until: datetime) -> dict[str,
         collectives.update(targets)
         first_publish.setdefault(post_id, at)
 
-    created = dict(conn.execute(
-        sa.select(a.c.post_id, sa.func.min(a.c.at))
-        .where(a.c.action == "post.created", a.c.post_id.in_(list(first_publish)))
-        .group_by(a.c.post_id)).all()) if first_publish else {}
-    missing = [p for p in first_publish if p not in created]
-    if missing:
-        created.update(conn.execute(sa.select(t.posts.c.id, t.posts.c.created_at)
-                                    .where(t.posts.c.id.in_(missing))).all())
+    created: dict[UUID, datetime] = {}
+    if first_publish:
+        wanted = list(first_publish)
+        for post_id, at in conn.execute(
+                sa.select(a.c.post_id, sa.func.min(a.c.at))
+                .where(a.c.action == "post.created", a.c.post_id.in_(wanted))
+                .group_by(a.c.post_id)):
+            created[post_id] = at
+        missing = [p for p in wanted if p not in created]
+        if missing:
+            for post_id, at in conn.execute(sa.select(t.posts.c.id, t.posts.c.created_at)
+                                            .where(t.posts.c.id.in_(missing))):
+                created[post_id] = at
     waits = [(first_publish[p] - created[p]).total_seconds()
              for p in first_publish if p in created]
 
-    names = dict(conn.execute(sa.select(t.collectives.c.id, t.collectives.c.slug).where(
-        t.collectives.c.id.in_([c for c, _ in collectives.most_common(5)])),
-    ).all()) if collectives else {}
+    top = collectives.most_common(5)
+    names: dict[UUID, str] = {}
+    if top:
+        for cid, slug in conn.execute(sa.select(t.collectives.c.id, t.collectives.c.slug)
+                                      .where(t.collectives.c.id.in_([c for c, _ in top]))):
+            names[cid] = slug
 
     s = t.save_counts.c
     saves = conn.execute(
@@ -83,10 +91,12 @@ def adoption(conn: sa.Connection, since: datetime, until: datetime) -> dict[str,
         .where(s.day >= since.date(), s.day <= until.date())).one()
     saved, conflicts, refused_saves = (int(v) for v in saves)
     attempts = saved + conflicts + refused_saves
-    refusals = dict(conn.execute(
-        sa.select(a.c.action, sa.func.count())
-        .where(a.c.action.in_(["post.publish_refused", "post.schedule_failed"]), window)
-        .group_by(a.c.action)).all())
+    refusals: dict[str, int] = {}
+    for action, n in conn.execute(
+            sa.select(a.c.action, sa.func.count())
+            .where(a.c.action.in_(["post.publish_refused", "post.schedule_failed"]), window)
+            .group_by(a.c.action)):
+        refusals[action] = int(n)
 
     days = []
     day = since.date()
@@ -111,7 +121,7 @@ def adoption(conn: sa.Connection, since: datetime, until: datetime) -> dict[str,
                              for k in sorted(distribution)},
         },
         "top_collectives": [{"collective": names.get(c, str(c)), "published_shares": n}
-                            for c, n in collectives.most_common(5)],
+                            for c, n in top],
         "creation_to_publish_hours": {
             "posts": len(waits),
             "median": _hours(statistics.median(waits)) if waits else None,

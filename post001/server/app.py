@@ -17,14 +17,16 @@ from fastapi import FastAPI
 
 from post001.core.clock import Clock, utcnow
 from post001.core.config import FeatureFlags, Settings, default_database_url
+from post001.core.logs import configure_logging
 from post001.core.sql.schema import ensure_schema
-from post001.server import errors
+from post001.server import errors, metrics
 from post001.server.auth import LoginLimiter
 from post001.server.config import ServerSettings
 from post001.server.context import ServerContext
 from post001.server.db import admin_engine, check_rls, server_engine
 from post001.server.middleware import GuardMiddleware, Metrics
 from post001.server.routers import activity, auth, collectives, health, me, posts
+from post001.server.routers import metrics as metrics_route
 from post001.server.scheduler import scheduler_loop
 
 log = logging.getLogger("post001.server")
@@ -79,10 +81,14 @@ def create_app(
         owns_engines=owns,
     )
     ctx.rls = check_rls(engine)
+    metrics.watch_engine(engine, "app")
+    if system_engine is not engine:
+        metrics.watch_engine(system_engine, "scheduler")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
+        metrics.worker_started()
         if scheduler:
             task = asyncio.create_task(scheduler_loop(ctx, settings.scheduler_interval))
         try:
@@ -92,7 +98,12 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if ctx.owns_engines:
+                metrics.forget_engine(engine, "app")
+                if system_engine is not engine:
+                    metrics.forget_engine(system_engine, "scheduler")
             ctx.close()
+            metrics.worker_stopped()
 
     app = FastAPI(
         title="post001",
@@ -102,7 +113,7 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (me, collectives, posts, activity, auth, health):
+    for module in (me, collectives, posts, activity, auth, health, metrics_route):
         app.include_router(module.router)
     app.add_middleware(GuardMiddleware, max_body_bytes=server.max_body_bytes,
                        metrics=ctx.metrics)
@@ -111,7 +122,7 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """For `uvicorn --factory` (several workers): everything from POST001_* variables."""
-    logging.basicConfig(level=logging.INFO)
+    configure_logging(default_level="INFO")
     return create_app(migrate=False)
 
 

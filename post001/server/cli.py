@@ -81,6 +81,25 @@ def _read_password(prompt: bool, confirm: bool) -> str:
 
 # --- serve ------------------------------------------------------------------------------
 
+#: What `pip install "post001[server]"` adds, by import name.
+SERVER_MODULES = ("fastapi", "uvicorn", "argon2", "prometheus_client")
+
+
+def require_server_extra(command: str) -> None:
+    """The team server's dependencies are an extra: say which to install, not a
+    traceback, when they are missing."""
+    import importlib.util
+
+    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        from post001.core.errors import DatabaseError
+
+        _fail(DatabaseError(
+            f"`post001 {command}` needs the team server's packages ({', '.join(missing)} "
+            "missing): install post001 with its server extra.",
+            actions=['pip install "post001[server]"  (or: pipx install "post001[server]", '
+                     'uv tool install "post001[server]")']))
+
 
 def _is_loopback(host: str) -> bool:
     try:
@@ -98,9 +117,34 @@ def _is_loopback(host: str) -> bool:
               help="PostgreSQL URL (default: POST001_DATABASE_URL).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--log-format", default=None, type=click.Choice(["text", "json"]),
+              help="Log lines as text or JSON lines (default: POST001_LOG_FORMAT, else text).")
 @json_option
-def serve_command(host: str, port: int, workers: int, db: str | None, log_level: str) -> None:
-    """Run the post001 API server (uvicorn) with its scheduler."""
+def serve_command(host: str, port: int, workers: int, db: str | None, log_level: str,
+                  log_format: str | None) -> None:
+    """Run the post001 API server (uvicorn) with its scheduler.
+
+    Logs go to stderr, one line per event (with the request id); /metrics serves
+    Prometheus text to loopback or to holders of POST001_SERVER_METRICS_TOKEN.
+    """
+    require_server_extra("serve")
+    import atexit
+
+    from post001.core.logs import FORMAT_ENV, LEVEL_ENV, configure_logging
+
+    # Workers configure their own logging from these (they start as fresh processes).
+    if log_format:
+        os.environ[FORMAT_ENV] = log_format
+    os.environ[LEVEL_ENV] = log_level.upper()
+    configure_logging(log_format, log_level.upper())
+    if workers > 1:
+        # Before anything imports prometheus-client in a worker: they share this folder.
+        from post001.server.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
+
+        folder, made = prepare_multiprocess_dir()
+        if made:
+            atexit.register(remove_multiprocess_dir, folder)
+
     import uvicorn
 
     from post001.core.sql.schema import ensure_schema
@@ -127,12 +171,14 @@ def serve_command(host: str, port: int, workers: int, db: str | None, log_level:
     if workers > 1:
         os.environ["POST001_DATABASE_URL"] = url
         uvicorn.run("post001.server.app:create_app_from_env", factory=True, host=host,
-                    port=port, workers=workers, log_level=log_level)
+                    port=port, workers=workers, log_level=log_level, log_config=None,
+                    access_log=False)
     else:
         from post001.server.app import create_app
 
+        # post001's own access log (post001.access) replaces uvicorn's.
         uvicorn.run(create_app(database_url=url, migrate=False), host=host, port=port,
-                    log_level=log_level)
+                    log_level=log_level, log_config=None, access_log=False)
 
 
 # --- server administration --------------------------------------------------------------
@@ -145,6 +191,7 @@ def serve_command(host: str, port: int, workers: int, db: str | None, log_level:
 @click.pass_context
 def server_group(ctx: click.Context, db: str | None) -> None:
     """Administer a post001 server's accounts (connects to its database directly)."""
+    require_server_extra("server")
     ctx.ensure_object(dict)["db"] = db
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_PAGE_SIZE = 200
@@ -29,3 +29,6 @@ class ServerSettings(BaseSettings):
     trust_client_clock: bool = False
     #: Connections per worker.
     pool_size: int = Field(default=20, ge=1)
+    #: Lets a Prometheus elsewhere scrape /metrics (Authorization: Bearer <token>);
+    #: without it, only loopback requests that came through no proxy may.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)

@@ -1,12 +1,16 @@
-"""One plain ASGI middleware: request ids, the body size limit, and timing metrics.
+"""One plain ASGI middleware: request ids, the body size limit, timing metrics and the
+access log.
 
 Written against raw ASGI (not BaseHTTPMiddleware) so it adds microseconds, and so an
-oversized body is refused before any of it reaches a handler.
+oversized body is refused before any of it reaches a handler. The request id is also
+put in `post001.core.logs.REQUEST_ID`, so every log line written while serving the
+request carries it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -16,6 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from post001.core.logs import REQUEST_ID
+from post001.server import metrics as prom
+
+access_log = logging.getLogger("post001.access")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -80,6 +89,7 @@ class GuardMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
         status_holder = [500]
 
         async def send_wrapper(message: Message) -> None:
@@ -131,8 +141,19 @@ class GuardMiddleware:
             else:
                 await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or scope.get("path", "")
-            self.metrics.record(Sample(at=started, method=scope.get("method", ""), path=path,
-                                       status=status_holder[0],
-                                       ms=(time.monotonic() - started) * 1000))
+            seconds = time.monotonic() - started
+            route = getattr(scope.get("route"), "path", None)
+            method = scope.get("method", "")
+            status = status_holder[0]
+            self.metrics.record(Sample(at=started, method=method,
+                                       path=route or scope.get("path", ""), status=status,
+                                       ms=seconds * 1000))
+            prom.request_done(method, route, status, seconds)
+            client = scope.get("client")
+            # The path, not the query string: nothing a client puts there is logged.
+            access_log.info("%s %s %d %.1fms", method, scope.get("path", ""), status,
+                            seconds * 1000, extra={
+                                "method": method, "route": route or prom.UNMATCHED,
+                                "status": status, "duration_ms": round(seconds * 1000, 2),
+                                "client": client[0] if client else None})
+            REQUEST_ID.reset(token)

@@ -15,9 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from post001.core.clock import as_utc
+from post001.core.models import PostStatus
+from post001.core.sql import tables as t
 from post001.core.sql.store import SqlStore
+from post001.server import metrics
 from post001.server.db import SYSTEM_USER_ID
 
 if TYPE_CHECKING:
@@ -26,8 +31,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("post001.server.scheduler")
 
 
+def oldest_due_lag(ctx: ServerContext, now: datetime) -> float:
+    """Seconds since the oldest still-scheduled post fell due (0: nothing is overdue)."""
+    posts = t.posts
+    with ctx.system_engine.connect() as conn:
+        oldest = conn.execute(sa.select(sa.func.min(posts.c.publish_at)).where(
+            posts.c.status == PostStatus.SCHEDULED.value, posts.c.publish_at <= now)).scalar()
+    return 0.0 if oldest is None else (now - as_utc(oldest)).total_seconds()
+
+
 def run_due(ctx: ServerContext, now: datetime | None = None) -> list[UUID]:
     """One pass, on the scheduler's connections (which may see every author's posts)."""
+    lag = oldest_due_lag(ctx, as_utc(now) if now else ctx.now())
     store = SqlStore(ctx.system_engine, SYSTEM_USER_ID, settings=ctx.settings,
                      flags=ctx.flags, clock=ctx.clock, owns_engine=False)
     store.request_id = "scheduler"
@@ -38,6 +53,7 @@ def run_due(ctx: ServerContext, now: datetime | None = None) -> list[UUID]:
     if published:
         log.info("scheduler published %d post(s): %s", len(published),
                  ", ".join(str(p) for p in published))
+    metrics.scheduler_pass(ok=True, lag_seconds=lag, published=len(published))
     return published
 
 
@@ -48,5 +64,6 @@ async def scheduler_loop(ctx: ServerContext, interval: float) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:  # a database hiccup must not stop the schedule
+            metrics.scheduler_pass(ok=False)
             log.exception("scheduler pass failed; retrying in %.1f s", interval)
         await asyncio.sleep(interval)

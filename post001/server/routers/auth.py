@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Request, Response, status
 
-from post001.server import auth
+from post001.server import auth, metrics
 from post001.server.context import Ctx, Principal
 from post001.server.routers import api_router
 from post001.server.schemas import TokenInfo, TokenIssued, TokenRequest
@@ -18,7 +18,11 @@ router = api_router("auth")
 @router.post("/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
 def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
     client = request.client.host if request.client else "?"
-    ctx.limiter.check(client, body.username)
+    try:
+        ctx.limiter.check(client, body.username)
+    except auth.TooManyAttempts:
+        metrics.signin_throttled()
+        raise
     now = ctx.now()
     days = body.expires_in_days or ctx.server.token_days
     expires_at = now + timedelta(days=days) if days else None
@@ -27,6 +31,7 @@ def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
                             name=body.name, expires_at=expires_at)
     except auth.AuthError:
         ctx.limiter.failed(client, body.username)
+        metrics.signin_failed()
         raise
     return TokenIssued.model_validate(issued)
 

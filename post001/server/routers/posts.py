@@ -24,6 +24,7 @@ from post001.core.models import (
     PublishResult,
     Revision,
 )
+from post001.server import metrics
 from post001.server.context import Ctx, PageDep, Principal, StoreDep
 from post001.server.errors import MalformedRequest, PreconditionRequired
 from post001.server.routers import api_router, etag
@@ -162,6 +163,7 @@ def publish(
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
     response.headers["ETag"] = f'"{result.post.version}"'
+    metrics.publish_succeeded(result)
     return result
 
 
