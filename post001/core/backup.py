@@ -78,7 +78,8 @@ def _backend(url: str) -> tuple[str, sa.URL]:
     parsed = make_url(normalize_url(url))
     name = parsed.get_backend_name()
     if name not in ("sqlite", "postgresql"):
-        raise ValidationError(f"Backups cover SQLite and PostgreSQL, not {name}.", field="db")
+        raise ValidationError(f"Backups cover SQLite and PostgreSQL, not {name}.", field="db",
+                              actions=["Pass a sqlite:/// or postgresql:// URL with --db."])
     return name, parsed
 
 
@@ -133,7 +134,8 @@ def _partial(out: Path) -> Iterator[Path]:
 
 def _check_out(out: Path, overwrite: bool) -> None:
     if not out.parent.is_dir():
-        raise ValidationError(f"out: the folder {out.parent} does not exist.", field="out")
+        raise ValidationError(f"out: the folder {out.parent} does not exist.", field="out",
+                              actions=["Create the folder or choose another path."])
     for path in (out, manifest_path(out)):
         if path.exists() and not overwrite:
             raise ValidationError(
@@ -147,7 +149,7 @@ def _check_out(out: Path, overwrite: bool) -> None:
 def _sqlite_path(parsed: sa.URL) -> Path:
     if not parsed.database or parsed.database == ":memory:":
         raise ValidationError("An in-memory database cannot be backed up or restored.",
-                              field="db")
+                              field="db", actions=["Pass a database file with --db."])
     return Path(parsed.database).expanduser()
 
 
@@ -177,7 +179,9 @@ def _sqlite_facts(conn: sqlite3.Connection) -> tuple[str | None, dict[str, int]]
 
 def _sqlite_backup(source: Path, tmp: Path) -> tuple[str | None, dict[str, int], dict[str, str]]:
     if not source.exists():
-        raise ValidationError(f"There is no database at {source}.", field="db")
+        raise ValidationError(f"There is no database at {source}.", field="db",
+                              actions=["Check --db or POST001_DATABASE_URL "
+                                       "(`post001 locate` shows the default)."])
     src = _sqlite_connect(source)
     dst = sqlite3.connect(tmp, isolation_level=None)
     try:
@@ -349,20 +353,24 @@ def backup(url: str, out: Path, *, overwrite: bool = False, pg_bin: str | None =
 def read_manifest(dump: Path) -> dict[str, Any]:
     path = manifest_path(dump)
     if not dump.is_file():
-        raise ValidationError(f"file: there is no backup at {dump}.", field="file")
+        raise ValidationError(f"file: there is no backup at {dump}.", field="file",
+                              actions=["Check the path of the file `post001 db backup` wrote."])
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError(
             f"file: {dump} has no manifest beside it ({path.name}); restore needs the "
-            "revision and row counts `post001 db backup` writes there.", field="file"
+            "revision and row counts `post001 db backup` writes there.", field="file",
+            actions=["Keep FILE.manifest.json beside the dump when moving backups."]
         ) from None
     except ValueError as exc:
         raise ValidationError(f"file: the manifest {path} is not valid JSON ({exc}).",
-                              field="file") from None
+                              field="file", actions=["Restore the manifest from the same "
+                                                     "backup set."]) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValidationError(f"file: {path} is not a post001 backup manifest "
-                              f"(format {FORMAT!r}).", field="file")
+                              f"(format {FORMAT!r}).", field="file",
+                              actions=["Restore files written by `post001 db backup`."])
     return data
 
 
@@ -370,13 +378,15 @@ def _check_dump(dump: Path, manifest: dict[str, Any], backend: str) -> None:
     if manifest.get("backend") != backend:
         raise ValidationError(
             f"file: {dump.name} is a {manifest.get('backend')} backup; the target is "
-            f"{backend}. Restore it into a {manifest.get('backend')} database.", field="file")
+            f"{backend}. Restore it into a {manifest.get('backend')} database.", field="file",
+            actions=["Pass a matching database URL with --db."])
     actual = _sha256(dump)
     if actual != manifest.get("sha256"):
         raise ValidationError(
             f"file: {dump.name} does not match its manifest (SHA-256 {actual[:12]}... "
             f"instead of {str(manifest.get('sha256'))[:12]}...): it changed or is "
-            "incomplete.", field="file")
+            "incomplete.", field="file",
+            actions=["Use another copy of this backup, or another backup."])
     revision = manifest.get("revision")
     known = [rev for rev, _, _ in history()]
     if revision is not None and revision not in known:
