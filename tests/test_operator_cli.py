@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import post001
 from post001.cli.main import cli
 from post001.core.config import FeatureFlags, rollout_bucket
-from post001.core.errors import ConflictError, ValidationError
+from post001.core.errors import ConflictError, PermissionDenied, ValidationError
 from post001.core.models import CollectiveCreate, PostCreate, PostUpdate, Role
 
 
@@ -166,7 +166,7 @@ def test_stats_from_the_audit_trail(sqlite_url: str, clock: Any) -> None:
         bob.publish(pending.id)  # contributor: pending review still counts as fanned out
         refused = bob.create_post(PostCreate(title="Nope", content="x",
                                              collectives=["a", "b"]))
-        with pytest.raises(Exception):  # a member of b may not post there
+        with pytest.raises(PermissionDenied):  # a member of b may not post there
             bob.publish(refused.id)
     finally:
         alice.close()

@@ -74,27 +74,28 @@ class _RequestIdFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, message, request_id, the record's
-    extra fields, and the exception (scrubbed) when there is one."""
+    extra fields, and the exception when there is one; every text scrubbed (before
+    encoding, so the line stays valid JSON)."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
         request_id = getattr(record, "request_id", None)
         if request_id:
-            data["request_id"] = request_id
+            data["request_id"] = scrub(str(request_id))
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                data[key] = value if isinstance(value, int | float | bool) or value is None \
-                    else str(value)
+                plain = isinstance(value, int | float | bool) or value is None
+                data[key] = value if plain else scrub(str(value))
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+            data["exception"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
-            data["stack"] = self.formatStack(record.stack_info)
-        return scrub(json.dumps(data, ensure_ascii=False))
+            data["stack"] = scrub(self.formatStack(record.stack_info))
+        return json.dumps(data, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):

@@ -89,7 +89,9 @@ class GuardMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        token = REQUEST_ID.set(request_id)
+        # Not reset on the way out: the server's error handler (outside this middleware)
+        # logs with it too; each request runs in a task of its own, so it ends there.
+        REQUEST_ID.set(request_id)
         status_holder = [500]
 
         async def send_wrapper(message: Message) -> None:
@@ -156,4 +158,3 @@ class GuardMiddleware:
                                 "method": method, "route": route or prom.UNMATCHED,
                                 "status": status, "duration_ms": round(seconds * 1000, 2),
                                 "client": client[0] if client else None})
-            REQUEST_ID.reset(token)

@@ -8,17 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from inprocess_app import app_client
 from prometheus_client.parser import text_string_to_metric_families
 from remote_support import free_port
 
-from post001.core.config import Settings
 from post001.server import metrics
 from post001.server.config import ServerSettings
 
@@ -32,43 +31,6 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def value(text: str, name: str, **labels: str) -> float:
     return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-@contextlib.contextmanager
-def app_client(url: str, *, host: str = "127.0.0.1", token: str | None = None,
-               ) -> Iterator[tuple[Any, httpx.Client]]:
-    """The app in-process, requests arriving from `host`."""
-    import anyio.from_thread
-
-    from post001.server.app import create_app
-
-    server = ServerSettings(metrics_token=token) if token else ServerSettings()
-    app = create_app(Settings(), database_url=url, server=server, scheduler=False)
-
-    class Transport(httpx.BaseTransport):
-        def __init__(self, portal: Any) -> None:
-            self.inner = httpx.ASGITransport(app=app, client=(host, 50000))
-            self.portal = portal
-
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            body = request.read()
-
-            async def go() -> httpx.Response:
-                response = await self.inner.handle_async_request(httpx.Request(
-                    request.method, request.url, headers=request.headers, content=body))
-                content = b"".join([c async for c in response.stream])  # type: ignore[union-attr]
-                return httpx.Response(response.status_code, headers=response.headers,
-                                      content=content, request=request)
-
-            return self.portal.call(go)
-
-    with anyio.from_thread.start_blocking_portal() as portal:
-        client = httpx.Client(transport=Transport(portal), base_url="http://testserver")
-        try:
-            yield app, client
-        finally:
-            client.close()
-            app.state.ctx.close()
 
 
 def test_metrics_for_loopback_or_the_token(sqlite_url: str) -> None:
