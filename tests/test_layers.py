@@ -39,3 +39,47 @@ def test_permissions_module_is_pure() -> None:
 def test_importing_the_library_opens_no_database_and_skips_alembic() -> None:
     loaded = _modules_after("import post001")
     assert "alembic" not in loaded and "psycopg" not in loaded
+
+
+# --- a writer's install: no server extra -----------------------------------------------
+
+SERVER_ONLY = ("fastapi", "uvicorn", "argon2", "starlette", "prometheus_client")
+_BLOCK = f"""
+import importlib.abc, sys
+class _NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {SERVER_ONLY!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _NotInstalled())
+"""
+
+
+def _without_server_extra(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _BLOCK + code, *args], capture_output=True,
+                          text=True, check=False)
+
+
+def test_core_cli_and_tui_import_without_the_server_extra() -> None:
+    out = _without_server_extra(
+        "import post001, post001.cli.main, post001.tui.app, post001.tui.demo, "
+        "post001.core.backup, post001.core.stats, post001.core.logs\n"
+        "import json; print(json.dumps(sorted(sys.modules)))")
+    assert out.returncode == 0, out.stderr
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert not {m.split(".")[0] for m in loaded} & set(SERVER_ONLY)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["login", "--help"], ["flags", "--help"]])
+def test_the_cli_works_without_the_server_extra(argv: list[str]) -> None:
+    out = _without_server_extra("from post001.cli.main import main; main(sys.argv[1:])", *argv)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("argv", [["serve"], ["server", "user", "add", "bob"]])
+def test_server_commands_say_which_extra_to_install(argv: list[str]) -> None:
+    out = _without_server_extra("from post001.cli.main import main; main(sys.argv[1:])", *argv)
+    assert out.returncode == 1
+    assert 'pip install "post001[server]"' in out.stderr
+    assert "Traceback" not in out.stderr

@@ -72,6 +72,22 @@ def test_legacy_mode_allows_one_collective_and_mirrors_it(db_url: str, clock: An
     alice.close()
 
 
+def test_the_legacy_column_mirrors_a_share_in_the_multi_collective_flow_too(
+        db_url: str, clock: Any) -> None:
+    """So turning multi-collective off (or going back to the old platform) still finds
+    every post in one of its collectives."""
+    alice = _team(db_url, clock, collectives=3)
+    ids = {f"c{i}": alice.get_collective(f"c{i}").id for i in range(3)}
+    post = alice.create_post(PostCreate(title="t", content="b", collectives=["c0", "c1"]))
+    assert post.collective_id == ids["c0"]
+    assert alice.set_collectives(post.id, ["c1", "c2"]).collective_id == ids["c1"]
+    assert alice.add_share(post.id, "c0").collective_id == ids["c1"]
+    after = alice.remove_share(post.id, "c1")
+    assert after is not None and after.collective_id in {ids["c2"], ids["c0"]}
+    assert after.collective_id in {s.collective_id for s in after.shares}
+    alice.close()
+
+
 def test_removing_the_legacy_collective_clears_the_mirror_in_any_mode(
         db_url: str, clock: Any) -> None:
     legacy = _team(db_url, clock, collectives=1,

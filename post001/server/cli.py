@@ -90,7 +90,13 @@ def require_server_extra(command: str) -> None:
     traceback, when they are missing."""
     import importlib.util
 
-    missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+    def absent(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is None
+        except (ImportError, ValueError):  # a broken or half-removed install
+            return True
+
+    missing = [m for m in SERVER_MODULES if absent(m)]
     if missing:
         from post001.core.errors import DatabaseError
 

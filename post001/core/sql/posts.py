@@ -47,8 +47,8 @@ class PostsMixin(SqlBase):
         now = self._now()
         with self._tx() as conn:
             targets = self._resolve(conn, slugs)
-            legacy_collective = (next(iter(targets.values())).id
-                                 if targets and not self.multi_collective() else None)
+            # Mirrored in every flow (see SharingMixin._sync_legacy_collective).
+            legacy_collective = next(iter(targets.values())).id if targets else None
             conn.execute(t.posts.insert().values(
                 id=post_id, author_id=self._user_id, collective_id=legacy_collective,
                 title=data.title, subtitle=data.subtitle, byline=data.byline,

@@ -123,14 +123,20 @@ class SharingMixin(SqlBase):
     def _sync_legacy_collective(self, conn: sa.Connection, post: Any, *,
                                 removed: Sequence[UUID] = (),
                                 selected: Sequence[UUID] | None = None) -> None:
-        """Keep the legacy posts.collective_id that older readers use truthful: cleared
-        when its share goes, and in the legacy one-collective flow, the selection."""
+        """Keep the legacy posts.collective_id that older readers use truthful, in every
+        flow: one of the post's shares (the first chosen) while it has any, so turning
+        multi-collective off, or going back to the old platform, still finds each post
+        in a collective. In the legacy one-collective flow it is the selection."""
         current = post.collective_id
         target = current
         if current is not None and current in removed:
             target = None
-        if selected is not None and not self.multi_collective():
+        if selected is not None and (target is None or not self.multi_collective()):
             target = next(iter(selected), None)
+        if target is None and current is not None:
+            target = conn.execute(  # the mirrored share went: the next one takes over
+                sa.select(t.shares.c.collective_id).where(t.shares.c.post_id == post.id)
+                .order_by(t.shares.c.display_order).limit(1)).scalar()
         if target != current:
             conn.execute(t.posts.update().where(t.posts.c.id == post.id)
                          .values(collective_id=target))
