@@ -62,7 +62,10 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+#: Record attributes that are not the event's own fields (uvicorn adds an ANSI-coloured
+#: copy of its message).
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id",
+                                                       "color_message"}
 
 
 class _RequestIdFilter(logging.Filter):
@@ -134,8 +137,12 @@ def configure_logging(fmt: str | None = None, level: str | int | None = None,
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # post001.access (the server's middleware) replaces uvicorn's access log.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False
     return handler
