@@ -191,3 +191,16 @@ def _metric_files(parent: int) -> list[Path]:
             if item.startswith(b"PROMETHEUS_MULTIPROC_DIR="):
                 return list(Path(item.split(b"=", 1)[1].decode()).glob("*.db"))
     return []
+
+
+def test_health_reports_the_flags_in_force(sqlite_url: str,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flags from config.toml's [flags] (environment over config) reach the server's
+    health report."""
+    Path(os.environ["POST001_CONFIG"]).write_text(
+        "[flags]\nrollout_percentage = 15\nenable_validation = false\n", encoding="utf-8")
+    monkeypatch.setenv("ENABLE_VALIDATION", "true")
+    with app_client(sqlite_url) as (_, client):
+        flags = client.get("/api/health/post-creation").json()["feature_flags"]
+    assert flags == {"multi_collective_posts": True, "enhanced_editor": True,
+                     "validation": True, "rollout_percentage": 15}
