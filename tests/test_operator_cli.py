@@ -138,9 +138,9 @@ def test_rollout_preview_bad_input(sqlite_url: str, tmp_path: Path) -> None:
 # --- stats ------------------------------------------------------------------------------------
 
 
-def test_stats_from_the_audit_trail(sqlite_url: str, clock: Any) -> None:
-    alice = post001.connect(sqlite_url, user="alice", clock=clock)
-    bob = post001.connect(sqlite_url, user="bob", clock=clock)
+def test_stats_from_the_audit_trail(db_url: str, clock: Any) -> None:
+    alice = post001.connect(db_url, user="alice", clock=clock)
+    bob = post001.connect(db_url, user="bob", clock=clock)
     try:
         for slug in ("a", "b", "c"):
             alice.create_collective(CollectiveCreate(slug=slug, name=slug))
@@ -173,7 +173,7 @@ def test_stats_from_the_audit_trail(sqlite_url: str, clock: Any) -> None:
         bob.close()
 
     day = clock.now.date().isoformat()
-    stats = invoke("--db", sqlite_url, "stats", "--since", "2026-01-01")
+    stats = invoke("--db", db_url, "stats", "--since", "2026-01-01")
     assert stats["published_posts"] == 3 and stats["multi_collective_posts"] == 1
     assert stats["collectives_per_post"] == {"average": round(5 / 3, 2),
                                              "distribution": {"1": 2, "3": 1}}
@@ -186,7 +186,7 @@ def test_stats_from_the_audit_trail(sqlite_url: str, clock: Any) -> None:
                                  "success_rate_percent": 50.0}
     assert stats["validation_refusals"] == {"saves": 1, "publishes": 1,
                                             "scheduled_publishes": 0}
-    later = invoke("--db", sqlite_url, "stats", "--since", "2026-06-01")
+    later = invoke("--db", db_url, "stats", "--since", "2026-06-01")
     assert later["published_posts"] == 0 and later["autosave"]["success_rate_percent"] is None
 
 

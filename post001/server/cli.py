@@ -143,8 +143,9 @@ def serve_command(host: str, port: int, workers: int, db: str | None, log_level:
         os.environ[FORMAT_ENV] = log_format
     os.environ[LEVEL_ENV] = log_level.upper()
     configure_logging(log_format, log_level.upper())
-    if workers > 1:
-        # Before anything imports prometheus-client in a worker: they share this folder.
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Before anything imports prometheus-client in a worker: they share this folder
+        # (one the operator named is emptied of an earlier run's samples).
         from post001.server.metrics import prepare_multiprocess_dir, remove_multiprocess_dir
 
         folder, made = prepare_multiprocess_dir()
