@@ -50,7 +50,7 @@ def connect(
     """
     settings = settings or Settings()
     url = url or settings.store_url()
-    if _is_server(url):
+    if is_server(url):
         from post001.core.remote import open_remote_store
         from post001.core.session import check_identity
 
@@ -75,9 +75,9 @@ def connect(
     )
 
 
-def _is_server(url: str) -> bool:
+def is_server(url: str) -> bool:
     """A server URL, or a name from config.toml's [servers] (database URLs have a
-    scheme post001 knows)."""
+    scheme post001 knows). An unknown bare name is an error listing the known ones."""
     if url.startswith(("http://", "https://")):
         return True
     if "://" in url:

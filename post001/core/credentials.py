@@ -50,6 +50,7 @@ class KeyringUnavailable(ValidationError):
     title = "No keyring on this machine"
 
     def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__(
             f"The OS keyring is not available ({reason}). Use the {TOKEN_ENV} environment "
             "variable or --token-file PATH (a file with 0600 permissions) instead.",
@@ -291,7 +292,7 @@ def keyring_problem(timeout: float = KEYRING_TIMEOUT) -> str | None:
     try:
         _keyring_call(lambda: None, timeout)
     except KeyringUnavailable as err:
-        return err.message
+        return err.reason
     return None
 
 

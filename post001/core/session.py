@@ -136,7 +136,7 @@ def sign_in(
     if token_file is None:
         problem = credentials.keyring_problem(keyring_timeout)
         if problem is not None:
-            raise KeyringUnavailable(_reason(problem))
+            raise KeyringUnavailable(problem)
     issued = request_token(entry.url, username, password,
                            name=f"post001 on {socket.gethostname()}"[:100],
                            transport=transport, timeout=timeout)
@@ -151,12 +151,6 @@ def sign_in(
     return SignInResult(server=recorded, username=username,
                         token_store="file" if written else "keyring", token_file=written,
                         default=default)
-
-
-def _reason(message: str) -> str:
-    """The reason inside a KeyringUnavailable message (it is wrapped again)."""
-    start, end = message.find("("), message.find(")")
-    return message[start + 1:end] if 0 <= start < end else message
 
 
 # --- signing out ----------------------------------------------------------------------------

@@ -180,10 +180,10 @@ def test_login_without_a_keyring_refuses_before_asking_for_a_password(use_keyrin
                                                                       ) -> None:
     from click.testing import CliRunner
 
-    from post001.server.cli import login_command
+    from post001.cli.main import cli
 
     use_keyring(fail.Keyring())
-    result = CliRunner().invoke(login_command, ["http://127.0.0.1:9", "--username", "alice"],
+    result = CliRunner().invoke(cli, ["login", "http://127.0.0.1:9", "--username", "alice"],
                                 input="should-not-be-read\n")
     assert result.exit_code == 1
     assert "keyring is not available" in result.output
