@@ -177,6 +177,11 @@ class OfflineStore(RemoteStore):
     def _set_online(self, online: bool) -> None:
         changed = self._online is not online
         self._online = online
+        if online and self._username is None:
+            # Learn whose token this is while the server answers: a write made after
+            # the network goes away needs to know whose journal it belongs in.
+            with contextlib.suppress(Post001Error):
+                self.me()
         if changed:
             self._announce()
             if online and self._replayer is not None:
