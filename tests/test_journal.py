@@ -132,3 +132,31 @@ def test_a_symlink_in_place_of_the_journal_is_refused(tmp_path: Path) -> None:
     link.symlink_to(target)
     with pytest.raises(OSError):
         J.Journal(SERVER, "alice", link)
+
+
+def test_preferences_and_sign_in_share_the_config_file_without_losing_a_word(
+        tmp_path: Path) -> None:
+    """The app's preferences writer and `post001 login`'s server records edit one file;
+    neither drops the other's tables or the user's comments."""
+    from post001.core import servers
+    from post001.tui.config_file import save_preferences
+
+    path = tmp_path / "config.toml"
+    path.write_text("# mine\nmax_collectives_per_post = 7  # team rule\n")
+    path.chmod(0o640)
+    servers.record("http://Example.org:8000/", name="work", user="alice",
+                   token_file=tmp_path / "tok", path=path)
+    save_preferences(path, {"theme": "nord", "autosave_delay": 1.5})
+    text = path.read_text()
+    assert "# mine" in text and "# team rule" in text
+    entry = servers.configured(path)["work"]
+    assert (entry.url, entry.user, entry.token_file) == ("http://example.org:8000", "alice",
+                                                         tmp_path / "tok")
+    import tomllib
+
+    data = tomllib.loads(text)
+    assert (data["theme"], data["autosave_delay"], data["server_url"]) == ("nord", 1.5, "work")
+    assert servers.lookup("http://example.org:8000", path) == entry
+    assert servers.forget_token_file("http://example.org:8000", path) == tmp_path / "tok"
+    assert servers.configured(path)["work"].token_file is None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # the user's mode is kept
