@@ -30,13 +30,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_server import Bench, sign_in, start_server  # noqa: E402
+from bench_server import Bench, sign_in, start_server
 
-from post001.core import journal as J  # noqa: E402
-from post001.core.journal import Journal  # noqa: E402
-from post001.core.models import PostCreate, PostUpdate  # noqa: E402
-from post001.core.offline import OfflineStore  # noqa: E402
-from post001.core.remote import RemoteStore  # noqa: E402
+from post001.core import journal as J
+from post001.core.journal import Journal
+from post001.core.models import PostCreate, PostUpdate
+from post001.core.offline import OfflineStore
+from post001.core.remote import RemoteStore
 
 PARAGRAPH = "A sentence a writer typed while the train was in the tunnel. " * 16  # ~1 KB
 

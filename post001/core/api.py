@@ -54,8 +54,12 @@ def connect(
         from post001.core.remote import open_remote_store
         from post001.core.session import check_identity
 
-        store = open_remote_store(url, token=token or settings.token, token_file=token_file,
-                                  offline=offline, **options)
+        # settings.token is POST001_TOKEN (the lookup reads that itself, after
+        # --token-file) or a `token` in config.toml (used only when nothing else is found).
+        configured = settings.token if settings.token != os.environ.get("POST001_TOKEN") \
+            else None
+        store = open_remote_store(url, token=token, token_file=token_file, offline=offline,
+                                  fallback_token=configured, **options)
         try:
             check_identity(store, user or os.environ.get("POST001_USER"))
         except BaseException:

@@ -485,6 +485,7 @@ def open_remote_store(
     token: str | None = None,
     token_file: str | None = None,
     offline: bool = False,
+    fallback_token: str | None = None,
     **options: Any,
 ) -> RemoteStore:
     """A RemoteStore for `url` (a server URL or a name from config.toml's [servers]);
@@ -494,6 +495,8 @@ def open_remote_store(
 
     entry = servers.find(url)
     found = credentials.find_token(entry, token=token, token_file=token_file)
+    if found is None and fallback_token:
+        found = credentials.FoundToken(fallback_token, "explicit")
     if found is None:
         raise credentials.missing_token_error(entry)
     known = REMOTE_OPTIONS | (OFFLINE_OPTIONS if offline else frozenset())
