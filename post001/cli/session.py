@@ -193,7 +193,7 @@ def status_command(state: State, server_arg: str | None) -> None:
     def human() -> None:
         click.echo(f"server    {_where(entry)}")
         who = username or "-"
-        how = f" (token {signed.token_source})" if signed.token_source else ""
+        how = f", token {signed.token_source}" if signed.token_source else ""
         words = {"signed_in": "signed in", "no_token": "not signed in",
                  "rejected": "token refused by the server", "unreachable": "unreachable"}
         click.echo(f"user      {who}{how}")

@@ -234,7 +234,7 @@ class FoundToken:
             "token_file": f"from --token-file {self.path}",
             "environment": f"from {TOKEN_ENV}",
             "keyring": "from the OS keyring",
-            "recorded_file": f"from {self.path} (recorded by `post001 login`)",
+            "recorded_file": f"from {self.path}, recorded by `post001 login`",
         }[self.source]
 
 

@@ -468,8 +468,9 @@ class OfflineStore(RemoteStore):
         journal = self.journal()
         entries = journal.entries()
         blocked = {e.post_id for e in entries if e.state == "stuck"}
+        skip: set[int] = set()
         for entry in entries:
-            if entry.post_id in blocked or self._closed:
+            if entry.post_id in blocked or entry.seq in skip or self._closed:
                 continue
             try:
                 version = self._send(entry, report)
@@ -494,8 +495,17 @@ class OfflineStore(RemoteStore):
                     report.error = net.message
                     return
                 rest = [e for e in journal.entries(entry.post_id) if e.seq >= entry.seq]
-                conflict = SyncConflict(entry.post_id, combined_changes(rest) or PostUpdate(),
-                                        theirs, entry.base_version)
+                mine = combined_changes(rest) or PostUpdate()
+                if _already_there(mine, theirs):
+                    # The server has exactly the writer's text: these saves were applied
+                    # (an acknowledgement lost here, or another replayer was quicker).
+                    # Queued publishes of the post still go out.
+                    applied = [e.seq for e in rest if e.kind != "publish"]
+                    journal.remove_many(applied)
+                    skip.update(applied)
+                    report.sent += len(applied)
+                    continue
+                conflict = SyncConflict(entry.post_id, mine, theirs, entry.base_version)
                 journal.mark_stuck(entry.seq, {**err.to_dict(), "kind": "conflict"})
                 blocked.add(entry.post_id)
                 report.conflicts.append(conflict)
@@ -622,3 +632,11 @@ class OfflineStore(RemoteStore):
                 self._journal = None
         super().close()
 
+
+def _already_there(mine: PostUpdate, theirs: Post) -> bool:
+    """True when every field the writer changed already has their value on the server."""
+    changed = mine.model_dump(exclude_unset=True)
+    if not changed:
+        return False
+    current = theirs.model_dump()
+    return all(current.get(field) == value for field, value in changed.items())

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -204,6 +205,27 @@ def test_publishing_offline_is_refused_unless_queued_for_later(team: Team) -> No
     result = store.publish(post.id, idempotency_key="launch-1")  # the same key: replayed
     assert result.replayed
     assert team.count("SELECT count(*) FROM audit_events WHERE action = 'post.published'") == 1
+
+
+def test_saves_applied_but_still_in_the_journal_are_not_a_conflict(team: Team) -> None:
+    """Acknowledged, but the journal's deletes were lost (a power cut): the replay meets
+    its own text on the server and treats it as sent, then the queued publish fires."""
+    store, laptop = team.offline_store(), team.direct()
+    post = store.create_post(PostCreate(title="Twice", content="v1"))
+    team.proxy.go_down()
+    store.save_draft(post.id, PostUpdate(content="v2"), expected_version=1)
+    store.save_draft(post.id, PostUpdate(content="v3"), expected_version=2)
+    store.publish_when_online(post.id, idempotency_key="twice-1")
+    for entry in store.journal().entries(post.id)[:2]:  # sent before the lights went out
+        laptop.save_draft(post.id, PostUpdate.model_validate(entry.payload),
+                          expected_version=entry.base_version or 0,
+                          save_id=UUID(entry.write_id))
+    team.proxy.come_back()
+    report = store.sync()
+    assert report.conflicts == [] and report.remaining == 0
+    assert report.published == [post.id]
+    row = team.row(post.id)
+    assert (row.content, row.status) == ("v3", "published")
 
 
 def test_saves_never_overtake_the_ones_waiting(team: Team) -> None:
