@@ -17,6 +17,7 @@ bench:
 	$(PY) benchmarks/bench_store.py
 	$(PY) benchmarks/bench_tui.py
 	$(PY) benchmarks/bench_server.py
+	$(PY) benchmarks/bench_journal.py
 
 fmt:
 	$(PY) -m ruff check --fix post001 tests benchmarks migrations

@@ -83,3 +83,23 @@ def test_server_commands_say_which_extra_to_install(argv: list[str]) -> None:
     assert out.returncode == 1
     assert 'pip install "post001[server]"' in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_cli_names_the_server_package_in_one_seam_only() -> None:
+    """Import rules cannot see imports by name; this finds them: only the lazy mount of
+    the administration commands (cli/server_admin.py) may name post001.server."""
+    from pathlib import Path
+
+    cli_dir = Path(__file__).resolve().parent.parent / "post001" / "cli"
+    naming = sorted(p.name for p in cli_dir.glob("*.py")
+                    if "post001.server" in p.read_text(encoding="utf-8"))
+    assert naming == ["server_admin.py"]
+
+
+def test_signing_in_loads_no_server_code() -> None:
+    loaded = _modules_after(
+        "from post001.cli.main import cli\n"
+        "from click.testing import CliRunner\n"
+        "CliRunner().invoke(cli, ['login', '--help'])\n"
+        "CliRunner().invoke(cli, ['whoami', 'http://127.0.0.1:9', '--json'])\n")
+    assert not [m for m in loaded if m.startswith(("post001.server", "fastapi", "uvicorn"))]

@@ -352,7 +352,12 @@ FORBIDDEN = ["author_id", "author", "status", "version", "role", "created_at", "
 def test_inputs_reject_fields_nobody_may_set(model: type, field: str) -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         _make(model, **{field: "x"})
-    assert info.value.errors()[0]["type"] == "extra_forbidden"
+    if (model, field) == (PostCreate, "id"):
+        # A new post may carry a client-made id (a UUID), so a repeated create is
+        # recognised; nothing else may name an id.
+        assert info.value.errors()[0]["type"] == "uuid_parsing"
+    else:
+        assert info.value.errors()[0]["type"] == "extra_forbidden"
     assert info.value.errors()[0]["loc"] == (field,)
 
 

@@ -130,6 +130,56 @@ def test_fields_a_writer_may_not_set_are_never_applied(world: dict[str, Store]) 
     assert after.created_at == post.created_at and after.version < 99
 
 
+def test_a_client_made_id_creates_the_post_exactly_once(world: dict[str, Store]) -> None:
+    """A create repeated after a lost answer returns the same post, as it is now."""
+    from uuid import uuid4
+
+    alice = world["alice"]
+    post_id = uuid4()
+    first = alice.create_post(PostCreate(id=post_id, title="Once", collectives=["tech"]))
+    assert first.id == post_id and first.version == 1
+    alice.save_draft(post_id, PostUpdate(content="later words"), expected_version=1)
+    again = alice.create_post(PostCreate(id=post_id, title="Once", collectives=["tech"]))
+    assert again.id == post_id and again.version == 2 and again.content == "later words"
+    assert [p.id for p in alice.list_posts()].count(post_id) == 1
+    assert [s.collective for s in again.shares] == ["tech"]
+    created = [e for e in alice.audit(post_id=post_id) if e.action == "post.created"]
+    assert len(created) == 1
+    with pytest.raises(ValidationError) as caught:  # someone else's id is not theirs
+        world["bob"].create_post(PostCreate(id=post_id, title="Mine?"))
+    assert caught.value.field == "id"
+
+
+def test_a_repeated_save_id_answers_with_the_version_it_made(world: dict[str, Store]) -> None:
+    """The answer to an applied save was lost; its repeat (now stale) is recognised."""
+    from uuid import uuid4
+
+    alice = world["alice"]
+    post = _draft(alice, content="v1")
+    save_id = uuid4()
+    assert alice.save_draft(post.id, PostUpdate(content="v2"), expected_version=1,
+                            save_id=save_id) == 2
+    assert alice.save_draft(post.id, PostUpdate(content="v2"), expected_version=1,
+                            save_id=save_id) == 2  # not a ConflictError with itself
+    assert alice.get_post(post.id).version == 2
+    update_id = uuid4()
+    updated = alice.update_post(post.id, PostUpdate(title="T3"), expected_version=2,
+                                save_id=update_id)
+    repeat = alice.update_post(post.id, PostUpdate(title="T3"), expected_version=2,
+                               save_id=update_id)
+    assert updated.version == repeat.version == 3 and repeat.title == "T3"
+    # A different save on the same stale version is still a real conflict ...
+    with pytest.raises(ConflictError):
+        alice.save_draft(post.id, PostUpdate(content="other"), expected_version=1,
+                         save_id=uuid4())
+    # ... and so is the old save id once another save wrote after it.
+    alice.save_draft(post.id, PostUpdate(content="v4"), expected_version=3)
+    with pytest.raises(ConflictError):
+        alice.save_draft(post.id, PostUpdate(content="v2"), expected_version=1,
+                         save_id=save_id)
+    assert alice.get_post(post.id).content == "v4"
+
+
 def test_only_the_author_edits_and_others_cannot_even_see_a_draft(
         world: dict[str, Store]) -> None:
     post = _draft(world["alice"], to=["tech"])

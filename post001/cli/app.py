@@ -77,14 +77,27 @@ class State:
 
         return self.user or self.settings().user or default_username()
 
-    def store(self) -> Store:
+    def requested_user(self) -> str | None:
+        """The user asked for explicitly (--as, else POST001_USER). Against a server the
+        token decides who you are; this must then agree with it."""
+        return self.user or os.environ.get("POST001_USER") or None
+
+    def is_server(self) -> bool:
+        from post001.core.api import is_server
+
+        return is_server(self.url())
+
+    def store(self, *, offline: bool = False, **options: Any) -> Store:
         if self._store is None:
             from post001.core.api import connect
 
             url = self.url()
             try:
-                self._store = connect(url, self.username(), settings=self.settings(),
-                                      token_file=self.token_file)
+                remote = self.is_server()
+                user = self.requested_user() if remote else self.username()
+                self._store = connect(url, user, settings=self.settings(),
+                                      token_file=self.token_file,
+                                      offline=offline, **options)
             except Exception as exc:
                 raise as_post001_error(exc, url=url) from None
             click.get_current_context().find_root().call_on_close(self.close)
@@ -134,17 +147,20 @@ AS_HELP = (
 )
 JSON_HELP = "Print JSON on stdout (errors as JSON on stderr)."
 SERVER_HELP = (
-    "A post001 server (http(s)://host:port) instead of a database. Default: "
-    "POST001_SERVER_URL or server_url in the config file. Sign in with `post001 login`."
+    "A post001 server (http(s)://host:port, or a name from [servers] in the config file) "
+    "instead of a database. Default: POST001_SERVER_URL, else server_url in the config "
+    "file (`post001 login` sets it on first sign-in)."
 )
 TOKEN_FILE_HELP = (
-    "Read the server token from this file (it must be private: chmod 600). Default: "
-    "POST001_TOKEN, else the OS keyring entry `post001 login` made."
+    "Read the server token from this file (it must be private: chmod 600); with `login`, "
+    "keep the token there. Default: POST001_TOKEN, else the OS keyring, else the file "
+    "`post001 login --token-file` recorded."
 )
 
 
 def global_options(func: F) -> F:
-    """--db, --as and --json on every command too, so they work after its name."""
+    """--db, --server, --token-file, --as and --json on every command too, so they work
+    after its name."""
     return _global_options(func, db_help="The database URL (see `post001 --help`).",
                            as_help="Act as this user.")
 
@@ -153,18 +169,42 @@ def root_options(func: F) -> F:
     return _global_options(func, db_help=DB_HELP, as_help=AS_HELP)
 
 
-def _global_options(func: F, *, db_help: str, as_help: str) -> F:
-    func = click.option("--json", "json_output", is_flag=True, expose_value=False,
+def json_option(func: F) -> F:
+    """--json alone (the server's administration commands take no --server or --as)."""
+    return click.option("--json", "json_output", is_flag=True, expose_value=False,
                         is_eager=True, callback=_set_json, help=JSON_HELP)(func)
+
+
+def db_option(help: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return click.option("--db", "db", default=None, metavar="URL", expose_value=False,
+                            callback=_set_db, help=help)(func)
+    return decorate
+
+
+def _global_options(func: F, *, db_help: str, as_help: str) -> F:
+    func = json_option(func)
     func = click.option("--as", "as_user", default=None, metavar="USERNAME",
                         expose_value=False, callback=_set_user, help=as_help)(func)
     func = click.option("--token-file", "token_file", default=None, metavar="PATH",
                         expose_value=False, callback=_set_token_file,
                         help=TOKEN_FILE_HELP)(func)
-    func = click.option("--server", "server", default=None, metavar="URL",
+    func = click.option("--server", "server", default=None, metavar="URL|NAME",
                         expose_value=False, callback=_set_server, help=SERVER_HELP)(func)
-    return click.option("--db", "db", default=None, metavar="URL", expose_value=False,
-                        callback=_set_db, help=db_help)(func)
+    return db_option(db_help)(func)
+
+
+def read_password(prompt: bool, confirm: bool) -> str:
+    """From a hidden prompt on a terminal, else the first line of stdin."""
+    import sys
+
+    if prompt and sys.stdin.isatty():
+        value: str = click.prompt("Password", hide_input=True, confirmation_prompt=confirm)
+        return value
+    line = sys.stdin.readline()
+    if not line:
+        raise click.UsageError("No password on stdin.")
+    return line.rstrip("\r\n")
 
 
 # --- errors -----------------------------------------------------------------------------
@@ -179,6 +219,11 @@ class Post001CliError(click.ClickException):
         super().__init__(error.message)
         self.error = error
         self.json_mode = json_mode
+        from post001.core.session import IdentityMismatch
+
+        if isinstance(error, IdentityMismatch):
+            # Acting as someone the token is not is bad usage, like a wrong option.
+            self.exit_code = 2  # type: ignore[misc]  # click declares it per class
 
     def show(self, file: Any = None) -> None:
         if self.json_mode:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from post001.cli import server_admin
 from post001.cli.activity import audit, scheduler_group, search
 from post001.cli.app import (
     Post001CliError,
@@ -21,6 +22,13 @@ from post001.cli.db import db_group, locate
 from post001.cli.posts import post_group
 from post001.cli.review import review_group
 from post001.cli.rollout import flags_command, rollout_group
+from post001.cli.session import (
+    login_command,
+    logout_command,
+    status_command,
+    sync_command,
+    whoami_command,
+)
 from post001.cli.stats import stats_command
 from post001.cli.users import user_group
 
@@ -62,7 +70,10 @@ def _launch_tui(state: State) -> None:
     except ImportError as exc:
         _tui_missing(state, exc)
         return
-    run_app(store_url=state.url(), user=state.username())
+    # Against a server the token decides who you are: only an explicit --as (or
+    # POST001_USER) goes on, for the store to check against the token's user.
+    user = state.requested_user() if state.is_server() else state.username()
+    run_app(store_url=state.url(), user=user)
 
 
 def _tui_missing(state: State, exc: ImportError) -> None:
@@ -93,20 +104,14 @@ def demo(state: State) -> None:
     run_demo()
 
 
-# The team server's commands (post001/server/cli.py) load FastAPI and SQLAlchemy:
-# mounted by name, imported only when used.
-Post001Group.lazy_commands = {
-    "serve": ("post001.server.cli", "serve_command", "Run the post001 team server."),
-    "server": ("post001.server.cli", "server_group",
-               "Administer a server's users and API tokens."),
-    "login": ("post001.server.cli", "login_command", "Sign in to a post001 server."),
-    "logout": ("post001.server.cli", "logout_command", "Sign out of a post001 server."),
-    "whoami": ("post001.server.cli", "whoami_command",
-               "Show who you are signed in as on a server."),
-}
+# The team server's administration commands load FastAPI and SQLAlchemy: mounted by name
+# through the CLI's one seam to the server package, imported only when used.
+Post001Group.lazy_commands = server_admin.lazy_commands()
 
 for command in (db_group, locate, user_group, collective_group, post_group, review_group,
-                audit, search, scheduler_group, flags_command, rollout_group, stats_command):
+                audit, search, scheduler_group, login_command, logout_command,
+                whoami_command, status_command, sync_command, flags_command, rollout_group,
+                stats_command):
     cli.add_command(command)
 
 

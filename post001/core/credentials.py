@@ -1,24 +1,36 @@
 """Where a server token comes from, and where `post001 login` keeps it.
 
-Lookup order (first found wins): an explicit token, the `POST001_TOKEN` environment
-variable, `--token-file PATH` (which must be readable by its owner only), and the OS
-keyring, one entry per server URL. Keyring calls run in a worker thread with a timeout:
-a locked or absent keyring (a headless machine, a D-Bus that never answers) must never
-hang the TUI or the CLI. A token is never written to a plain-text file behind the user's
-back: without a keyring, the user is told the explicit alternatives instead.
+One lookup for the library, the CLI and the terminal app (first found wins):
+
+1. an explicit token (`token=` in the library);
+2. `--token-file PATH` (`token_file=`), which must be readable by its owner only;
+3. the `POST001_TOKEN` environment variable;
+4. the OS keyring, one entry per server URL;
+5. the token file that `post001 login --token-file PATH` recorded for the server in
+   config.toml (see post001.core.servers).
+
+Keyring calls run in a worker thread with a timeout: a locked or absent keyring (a
+headless machine, a D-Bus that never answers) must never hang the TUI or the CLI. A token
+is never written to a plain-text file behind the user's back: without a keyring, the
+user is told the explicit alternatives instead, and a token file is written only where
+they asked, private (0600) from its first byte, never through a symlink.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import stat
+import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from post001.core.errors import ValidationError
+from post001.core.servers import ServerEntry, normalize_url
 
 SERVICE = "post001"
 TOKEN_ENV = "POST001_TOKEN"
@@ -38,6 +50,7 @@ class KeyringUnavailable(ValidationError):
     title = "No keyring on this machine"
 
     def __init__(self, reason: str) -> None:
+        self.reason = reason
         super().__init__(
             f"The OS keyring is not available ({reason}). Use the {TOKEN_ENV} environment "
             "variable or --token-file PATH (a file with 0600 permissions) instead.",
@@ -47,12 +60,7 @@ class KeyringUnavailable(ValidationError):
 
 def normalize_server_url(url: str) -> str:
     """One keyring entry per server: `HTTP://Host:8000/` and `http://host:8000` are one."""
-    url = url.strip().rstrip("/")
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+    return normalize_url(url)
 
 
 # --- token files ------------------------------------------------------------------------
@@ -80,12 +88,37 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
 
 
 def write_token_file(path: str | os.PathLike[str], token: str) -> Path:
-    """Only on the user's explicit request: created with 0600 from the first byte."""
-    file = Path(path).expanduser()
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(token + "\n")
-    os.chmod(file, 0o600)
+    """Only on the user's explicit request: private (0600) from the first byte.
+
+    The token goes to a new file made next to the target (O_EXCL, O_NOFOLLOW), is
+    fsynced, and is renamed into place: a symlink planted at `path` is refused rather
+    than followed (it could point at a file the attacker wants overwritten or read), and
+    a crash never leaves a half-written token.
+    """
+    file = Path(path).expanduser().absolute()
+    if file.is_symlink():
+        raise ValidationError(
+            f"token file {file} is a symbolic link; post001 does not write a token through "
+            "a link. Choose another path or remove the link.",
+            field="token_file")
+    if file.exists() and not file.is_file():
+        raise ValidationError(f"token file {file} exists and is not a regular file",
+                              field="token_file")
+    if not file.parent.is_dir():
+        raise ValidationError(f"token file {file}: the folder {file.parent} does not exist",
+                              field="token_file")
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)  # 0600, O_EXCL
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, file)  # replaces a name, never writes through a link
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return file
 
 
@@ -185,41 +218,93 @@ def keyring_delete(server_url: str, *, timeout: float = KEYRING_TIMEOUT) -> bool
 
 # --- the lookup -------------------------------------------------------------------------
 
+TokenSource = Literal["explicit", "token_file", "environment", "keyring", "recorded_file"]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundToken:
+    token: str
+    source: TokenSource
+    #: The file it came from, for the two file sources.
+    path: Path | None = None
+
+    def describe(self) -> str:
+        return {
+            "explicit": "given explicitly",
+            "token_file": f"from --token-file {self.path}",
+            "environment": f"from {TOKEN_ENV}",
+            "keyring": "from the OS keyring",
+            "recorded_file": f"from {self.path}, recorded by `post001 login`",
+        }[self.source]
+
+
+def find_token(
+    server: ServerEntry | str,
+    *,
+    token: str | None = None,
+    token_file: str | os.PathLike[str] | None = None,
+    use_keyring: bool = True,
+    timeout: float = KEYRING_TIMEOUT,
+) -> FoundToken | None:
+    """The token for `server` and where it came from, or None when there is none.
+
+    An unusable keyring is not an error here (the caller may not need a token yet); an
+    unsafe token file is, because the user asked for it explicitly (or recorded it).
+    """
+    entry = server if isinstance(server, ServerEntry) else ServerEntry(url=normalize_url(server))
+    if token:
+        return FoundToken(token.strip(), "explicit")
+    if token_file is not None:
+        path = Path(token_file).expanduser()
+        return FoundToken(read_token_file(path), "token_file", path)
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return FoundToken(env, "environment")
+    if use_keyring:
+        try:
+            stored = keyring_get(entry.url, timeout=timeout)
+        except KeyringUnavailable:
+            stored = None
+        if stored:
+            return FoundToken(stored, "keyring")
+    if entry.token_file is not None:
+        return FoundToken(read_token_file(entry.token_file), "recorded_file", entry.token_file)
+    return None
+
 
 def resolve_token(
-    server_url: str,
+    server_url: str | ServerEntry,
     *,
     token: str | None = None,
     token_file: str | os.PathLike[str] | None = None,
     use_keyring: bool = True,
     timeout: float = KEYRING_TIMEOUT,
 ) -> str | None:
-    """The token to use for `server_url`, or None when there is none anywhere.
+    """The token alone (see `find_token`)."""
+    found = find_token(server_url, token=token, token_file=token_file,
+                       use_keyring=use_keyring, timeout=timeout)
+    return found.token if found else None
 
-    An unusable keyring is not an error here (the caller may not need a token yet); an
-    unsafe token file is, because the user asked for it explicitly.
-    """
-    if token:
-        return token
-    env = os.environ.get(TOKEN_ENV)
-    if env:
-        return env.strip()
-    if token_file is not None:
-        return read_token_file(token_file)
-    if not use_keyring:
-        return None
+
+def keyring_problem(timeout: float = KEYRING_TIMEOUT) -> str | None:
+    """Why a token could not be kept in the keyring here, or None when it can.
+    Asks the keyring off the caller's thread, with a deadline."""
     try:
-        return keyring_get(server_url, timeout=timeout)
-    except KeyringUnavailable:
-        return None
+        _keyring_call(lambda: None, timeout)
+    except KeyringUnavailable as err:
+        return err.reason
+    return None
 
 
-def missing_token_error(server_url: str) -> ValidationError:
+def missing_token_error(server_url: str | ServerEntry) -> ValidationError:
+    entry = server_url if isinstance(server_url, ServerEntry) else None
+    url = entry.url if entry else normalize_server_url(str(server_url))
+    label = entry.label if entry else url
     return ValidationError(
-        f"not logged in to {normalize_server_url(server_url)}",
+        f"not logged in to {label}" + (f" ({url})" if label != url else ""),
         field="token",
         actions=[
-            f"Run `post001 login {normalize_server_url(server_url)}`",
+            f"Run `post001 login {url}`",
             *NO_KEYRING_ACTIONS,
         ],
     )

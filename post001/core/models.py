@@ -238,6 +238,10 @@ class PostFields(_Input):
 
 class PostCreate(PostFields):
     collectives: list[str] = Field(default_factory=list)  # slugs to share with
+    #: A client-made id. Creating with an id that already names one of your posts
+    #: returns that post instead of a second one, so a retry after a lost answer (or a
+    #: post written offline and sent later) is created exactly once.
+    id: UUID | None = None
 
 
 class PostUpdate(_Input):

@@ -2,11 +2,17 @@
 
 One `httpx.Client` per process serves every RemoteStore (connection pooling; the token
 travels per request, so stores for different servers or users share it). Requests carry
-timeouts; failures to connect raise NetworkError. Retries (exponential backoff with
-jitter) happen only where repeating cannot apply a change twice: reads, and writes that
-carry If-Match (a repeat meets a version mismatch) or an Idempotency-Key (a repeat gets
-the stored result). The server's `{"error": {...}}` bodies become the same exception
-classes with the same messages a local store raises.
+timeouts; failures to connect raise NetworkError.
+
+Retries (exponential backoff with jitter) happen only where repeating cannot apply a
+change twice or report a false conflict: reads, and the writes that carry an identity
+the server recognises on a repeat. Every create sends a client-made post id, every save
+an `Idempotency-Key` naming the save (a repeat of an applied save answers with the
+version it made, not 412), and every publish an `Idempotency-Key`. Other writes are
+sent once: after a lost answer the caller decides.
+
+The server's `{"error": {...}}` bodies become the same exception classes with the same
+messages a local store raises.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from post001.core.models import (
     Role,
     User,
 )
+from post001.core.servers import ServerEntry
 from post001.core.store import CollectiveSort, Store
 
 API = "/api/v1"
@@ -122,6 +129,10 @@ class RemoteStore(Store):
         self._max_backoff = max_backoff
         self._sleep = sleep
         self._settings: dict[str, Any] | None = None
+        #: How the user named this server, and where its token came from (set by
+        #: open_remote_store; for `post001 status` and the app's header).
+        self.server: ServerEntry = ServerEntry(url=self.base_url)
+        self.token_source: credentials.FoundToken | None = None
 
     # --- transport --------------------------------------------------------------------
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
@@ -144,9 +155,7 @@ class RemoteStore(Store):
     ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {self._token}", **(headers or {})}
         if retry is None:
-            retry = method == "GET" or any(
-                h.lower() in ("if-match", "idempotency-key") for h in all_headers
-            )
+            retry = method == "GET" or any(h.lower() == "idempotency-key" for h in all_headers)
         attempts = self._attempts if retry else 1
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         url = self.base_url + path
@@ -179,13 +188,17 @@ class RemoteStore(Store):
         body: Any = None
         with contextlib.suppress(ValueError):
             body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            return Post001Error.from_dict(body["error"])
         status = response.status_code
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            err = Post001Error.from_dict(body["error"])
+            if status == 401:  # the token itself was refused (not a rule about the post)
+                err.details["status"] = 401
+            return err
         if status == 401:
             return PermissionDenied(
                 "the server did not accept your token",
                 actions=[f"Run `post001 login {self.base_url}`"],
+                details={"status": 401},
             )
         if status >= 500 or status in (429, 408):
             return NetworkError(f"the post001 server answered {status}; try again shortly")
@@ -298,8 +311,12 @@ class RemoteStore(Store):
 
     # --- posts --------------------------------------------------------------------------
     def create_post(self, data: PostCreate | None = None) -> Post:
-        body = (data or PostCreate()).model_dump(mode="json", exclude_unset=True)
-        return self._one(Post, self._request("POST", f"{API}/posts", json=body).json())
+        data = data or PostCreate()
+        body = data.model_dump(mode="json", exclude_unset=True)
+        # A client-made id makes the create safe to repeat after a lost answer.
+        body["id"] = str(data.id or uuid.uuid4())
+        response = self._request("POST", f"{API}/posts", json=body, retry=True)
+        return self._one(Post, response.json())
 
     def get_post(self, post_id: UUID) -> Post:
         return self._one(Post, self._get(f"{API}/posts/{post_id}"))
@@ -308,24 +325,22 @@ class RemoteStore(Store):
         value = PostStatus(status).value if status is not None else None
         return self._paged(PostSummary, f"{API}/posts", status=value)
 
-    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> Post:
+    def _save_headers(self, expected_version: int, save_id: UUID | None) -> dict[str, str]:
+        return {"If-Match": f'"{int(expected_version)}"',
+                "Idempotency-Key": str(save_id or uuid.uuid4())}
+
+    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                    save_id: UUID | None = None) -> Post:
         body = changes.model_dump(mode="json", exclude_unset=True)
-        response = self._request(
-            "PATCH",
-            f"{API}/posts/{post_id}",
-            json=body,
-            headers={"If-Match": f'"{int(expected_version)}"'},
-        )
+        response = self._request("PATCH", f"{API}/posts/{post_id}", json=body,
+                                 headers=self._save_headers(expected_version, save_id))
         return self._one(Post, response.json())
 
-    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                   save_id: UUID | None = None) -> int:
         body = changes.model_dump(mode="json", exclude_unset=True)
-        response = self._request(
-            "PATCH",
-            f"{API}/posts/{post_id}/draft",
-            json=body,
-            headers={"If-Match": f'"{int(expected_version)}"'},
-        )
+        response = self._request("PATCH", f"{API}/posts/{post_id}/draft", json=body,
+                                 headers=self._save_headers(expected_version, save_id))
         return int(response.json()["version"])
 
     def archive_post(self, post_id: UUID) -> Post:
@@ -434,13 +449,15 @@ def request_token(
     *,
     name: str = "post001 login",
     transport: httpx.BaseTransport | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Exchange a username and password for a token (`POST /api/v1/auth/token`)."""
     url = credentials.normalize_server_url(base_url) + f"{API}/auth/token"
     body = {"username": username, "password": password, "name": name}
     client = httpx.Client(transport=transport, timeout=DEFAULT_TIMEOUT) if transport else None
+    extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
     try:
-        response = (client or shared_client()).post(url, json=body)
+        response = (client or shared_client()).post(url, json=body, **extra)
     except httpx.TransportError as exc:
         raise NetworkError(f"cannot reach the post001 server at {base_url}: {exc}") from exc
     finally:
@@ -457,17 +474,40 @@ def request_token(
     return dict(response.json())
 
 
+REMOTE_OPTIONS = frozenset({"client", "transport", "timeout", "retries", "backoff",
+                            "max_backoff", "sleep"})
+OFFLINE_OPTIONS = frozenset({"journal_path", "replay_every", "replay_wait"})
+
+
 def open_remote_store(
     url: str,
     *,
     token: str | None = None,
     token_file: str | None = None,
+    offline: bool = False,
+    fallback_token: str | None = None,
     **options: Any,
 ) -> RemoteStore:
-    """A RemoteStore for `url`; the token comes from the argument, POST001_TOKEN,
-    `token_file` or the OS keyring, in that order."""
-    resolved = credentials.resolve_token(url, token=token, token_file=token_file)
-    if not resolved:
-        raise credentials.missing_token_error(url)
-    known = {"client", "transport", "timeout", "retries", "backoff", "max_backoff", "sleep"}
-    return RemoteStore(url, token=resolved, **{k: v for k, v in options.items() if k in known})
+    """A RemoteStore for `url` (a server URL or a name from config.toml's [servers]);
+    the token comes from post001.core.credentials' one lookup. `offline=True` gives an
+    OfflineStore, which keeps writes in the journal while the server is unreachable."""
+    from post001.core import servers
+
+    entry = servers.find(url)
+    found = credentials.find_token(entry, token=token, token_file=token_file)
+    if found is None and fallback_token:
+        found = credentials.FoundToken(fallback_token, "explicit")
+    if found is None:
+        raise credentials.missing_token_error(entry)
+    known = REMOTE_OPTIONS | (OFFLINE_OPTIONS if offline else frozenset())
+    kwargs = {k: v for k, v in options.items() if k in known}
+    store: RemoteStore
+    if offline:
+        from post001.core.offline import OfflineStore
+
+        store = OfflineStore(entry.url, token=found.token, **kwargs)
+    else:
+        store = RemoteStore(entry.url, token=found.token, **kwargs)
+    store.server = entry
+    store.token_source = found
+    return store

@@ -112,7 +112,12 @@ class Store(abc.ABC):
     # --- posts ---------------------------------------------------------------------------
     @abc.abstractmethod
     def create_post(self, data: PostCreate | None = None) -> Post:
-        """A new draft, titled or not, shared with `data.collectives` (as draft shares)."""
+        """A new draft, titled or not, shared with `data.collectives` (as draft shares).
+
+        With `data.id` (a client-made id) the call is idempotent: when that id already
+        names one of the user's posts, that post comes back as it is now and nothing is
+        created, so a retry after a lost answer cannot make a second post. An id that
+        names someone else's post is a ValidationError on field `id`."""
 
     @abc.abstractmethod
     def get_post(self, post_id: UUID) -> Post: ...
@@ -122,13 +127,21 @@ class Store(abc.ABC):
         """The user's own posts, newest change first."""
 
     @abc.abstractmethod
-    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> Post:
-        """Save (auto-save included). A stale `expected_version` raises ConflictError."""
+    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                    save_id: UUID | None = None) -> Post:
+        """Save (auto-save included). A stale `expected_version` raises ConflictError.
+
+        `save_id` names this save (a client-made UUID). It is stored with the version the
+        save makes; when the same save is repeated after its answer was lost (so its
+        `expected_version` is now stale), the repeat is recognised and answers as the
+        first did instead of raising a ConflictError against the writer's own text."""
 
     @abc.abstractmethod
-    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                   save_id: UUID | None = None) -> int:
         """Auto-save: like update_post but returns only the new version (no read-back),
-        so it stays cheap enough to run every second."""
+        so it stays cheap enough to run every second. A repeated `save_id` returns the
+        version the first attempt made."""
 
     @abc.abstractmethod
     def archive_post(self, post_id: UUID) -> Post: ...

@@ -97,6 +97,29 @@ def test_unknown_ids_and_malformed_ids(api: Any) -> None:
 # --- mass assignment -----------------------------------------------------------------------
 
 
+def test_a_client_made_id_is_taken_on_create_only(api: Any) -> None:
+    """A client picks a new post's id (so a repeated create is recognised); it never
+    renames a post."""
+    c, headers = api.client, api.headers("alice")
+    post_id = "00000000-0000-4000-8000-000000000002"
+    made = c.post("/api/v1/posts", json={"title": "t", "id": post_id}, headers=headers)
+    again = c.post("/api/v1/posts", json={"title": "t", "id": post_id}, headers=headers)
+    assert made.status_code == again.status_code == 201
+    assert made.json()["id"] == again.json()["id"] == post_id
+    error = _error(c.patch(f"/api/v1/posts/{post_id}", json={"id": str(uuid.uuid4())},
+                           headers={**headers, "If-Match": '"1"'}), 422)
+    assert error["field"] == "id"
+    keyed = [c.post("/api/v1/posts", json={"title": "k"},
+                    headers={**headers, "Idempotency-Key": "draft-1"}).json()["id"]
+             for _ in range(2)]
+    assert keyed[0] == keyed[1]
+    bob = c.post("/api/v1/posts", json={"title": "k"},
+                 headers={**api.headers("bob"), "Idempotency-Key": "draft-1"}).json()
+    assert bob["id"] != keyed[0]  # keys are per user
+    listed = c.get("/api/v1/posts", headers=headers).json()
+    assert sorted(p["title"] for p in listed) == ["k", "t"]
+
+
 @pytest.mark.parametrize("field,value", [
     ("author_id", "00000000-0000-0000-0000-000000000001"),
     ("author", "bob"),
@@ -105,7 +128,6 @@ def test_unknown_ids_and_malformed_ids(api: Any) -> None:
     ("created_at", "2001-01-01T00:00:00Z"),
     ("published_at", "2001-01-01T00:00:00Z"),
     ("slug", "chosen-slug"),
-    ("id", "00000000-0000-0000-0000-000000000002"),
 ])
 def test_post_payloads_cannot_set_server_fields(api: Any, field: str, value: Any) -> None:
     c, headers = api.client, api.headers("alice")

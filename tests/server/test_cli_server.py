@@ -1,5 +1,6 @@
 """The server's CLI end to end: add a user, serve, log in (keyring), use the ordinary CLI
-against the server, whoami, logout; token administration."""
+against the server, whoami, logout; token administration. (Sign-in in depth:
+tests/server/test_team_cli.py.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from remote_support import live_server, make_test_app
 from test_credentials import MemoryKeyring
 
 from post001.cli.main import cli
+from post001.core.servers import name_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -57,7 +59,8 @@ def test_add_user_login_use_whoami_logout(pg_url: str, clock: Any, tmp_path: Any
         assert token.startswith("p001_") and token not in ok.output
 
         who = _run("whoami", url)
-        assert who.exit_code == 0 and who.output.strip() == f"alice on {url}"
+        assert who.exit_code == 0, who.output
+        assert who.output.strip() == f"alice on {name_for(url)} ({url})"
 
         # The ordinary CLI works against the server unchanged.
         env = {"POST001_SERVER_URL": url}

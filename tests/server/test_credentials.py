@@ -122,14 +122,45 @@ def test_a_hanging_backend_times_out(use_keyring: Any) -> None:
 
 
 def test_lookup_order(use_keyring: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_keyring(MemoryKeyring())
+    """explicit > --token-file > POST001_TOKEN > keyring > the file `login` recorded."""
+    from post001.core.servers import ServerEntry
+
+    backend = use_keyring(MemoryKeyring())
+    recorded = credentials.write_token_file(tmp_path / "recorded", "from-recorded-file")
+    entry = ServerEntry(url="http://server.example:8000", name="work",
+                        token_file=recorded)
+    found = credentials.find_token(entry)
+    assert found is not None and (found.token, found.source) == ("from-recorded-file",
+                                                                 "recorded_file")
     credentials.keyring_set(URL, "from-keyring")
-    file = credentials.write_token_file(tmp_path / "token", "from-file")
-    assert credentials.resolve_token(URL) == "from-keyring"
-    assert credentials.resolve_token(URL, token_file=file) == "from-file"
+    assert credentials.resolve_token(entry) == "from-keyring"
     monkeypatch.setenv("POST001_TOKEN", "from-env")
-    assert credentials.resolve_token(URL, token_file=file) == "from-env"
-    assert credentials.resolve_token(URL, token="explicit", token_file=file) == "explicit"
+    assert credentials.resolve_token(entry) == "from-env"
+    file = credentials.write_token_file(tmp_path / "token", "from-file")
+    assert credentials.resolve_token(entry, token_file=file) == "from-file"
+    assert credentials.resolve_token(entry, token="explicit", token_file=file) == "explicit"
+    monkeypatch.delenv("POST001_TOKEN")
+    backend.entries.clear()
+    use_keyring(fail.Keyring())  # no keyring at all: the recorded file still answers
+    assert credentials.resolve_token(entry) == "from-recorded-file"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_token_file_never_written_through_a_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    link = tmp_path / "token"
+    link.symlink_to(victim)
+    with pytest.raises(ValidationError) as caught:
+        credentials.write_token_file(link, "secret")
+    assert caught.value.field == "token_file" and "symbolic link" in caught.value.message
+    assert victim.read_text() == "precious\n"
+    # Replacing an existing private file is fine, and leaves no temporary file behind.
+    target = credentials.write_token_file(tmp_path / "real", "one")
+    credentials.write_token_file(target, "two")
+    assert credentials.read_token_file(target) == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["real", "token", "victim"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
@@ -149,10 +180,10 @@ def test_login_without_a_keyring_refuses_before_asking_for_a_password(use_keyrin
                                                                       ) -> None:
     from click.testing import CliRunner
 
-    from post001.server.cli import login_command
+    from post001.cli.main import cli
 
     use_keyring(fail.Keyring())
-    result = CliRunner().invoke(login_command, ["http://127.0.0.1:9", "--username", "alice"],
+    result = CliRunner().invoke(cli, ["login", "http://127.0.0.1:9", "--username", "alice"],
                                 input="should-not-be-read\n")
     assert result.exit_code == 1
     assert "keyring is not available" in result.output

@@ -106,10 +106,31 @@ def test_unsafe_writes_are_not_retried() -> None:
 
     store, sleeps = _store(drop)
     with pytest.raises(NetworkError):
-        store.create_post()
-    with pytest.raises(NetworkError):
         store.add_member("c", "bob")
+    with pytest.raises(NetworkError):
+        store.set_collectives(POST_ID, ["c"])
     assert len(calls) == 2 and sleeps == []
+
+
+def test_creates_and_saves_are_retried_under_the_same_identity() -> None:
+    """A create carries a client-made id, a save its save id: every attempt the same, so
+    the server can recognise a repeat of a write it applied."""
+    calls: list[httpx.Request] = []
+
+    def drop(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return _drop(request)
+
+    store, sleeps = _store(drop)
+    with pytest.raises(NetworkError):
+        store.create_post()
+    ids = {json.loads(r.content)["id"] for r in calls}
+    assert len(calls) > 1 and len(ids) == 1 and len(sleeps) == len(calls) - 1
+    calls.clear()
+    with pytest.raises(NetworkError):
+        store.save_draft(POST_ID, PostUpdate(content="x"), expected_version=2)
+    keys = {r.headers["Idempotency-Key"] for r in calls}
+    assert len(calls) > 1 and len(keys) == 1
 
 
 def test_writes_with_if_match_or_an_idempotency_key_are_retried() -> None:

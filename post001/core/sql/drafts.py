@@ -48,7 +48,10 @@ class DraftWriter:
                 # The slug follows the title until the post is first published.
                 sets.append(f"slug = CASE WHEN published_at IS NULL THEN {p('slug')} "
                             "ELSE slug END")
-            sets += ["version = version + 1", f"updated_at = {p('updated_at')}"]
+            # The save's id travels with the version it makes (see migration 0009).
+            sets += ["version = version + 1", f"updated_at = {p('updated_at')}",
+                     f"last_save_id = {p('last_save_id')}",
+                     "last_save_version = version + 1"]
             sql = (
                 f"UPDATE posts SET {', '.join(sets)} "
                 f"WHERE id = {p('id')} AND author_id = {p('author_id')} "
@@ -63,8 +66,10 @@ class DraftWriter:
         return process(value) if process is not None else value
 
     def save(self, post_id: UUID, author_id: UUID, values: dict[str, Any],
-             expected_version: int, now: datetime) -> int | None:
-        """The new version, or None when the general path must handle this save."""
+             expected_version: int, now: datetime, save_id: UUID | None = None
+             ) -> int | None:
+        """The new version, or None when the general path must handle this save
+        (including a repeated save id, whose version the general path looks up)."""
         columns = tuple(sorted(values))
         params = {c: self._bind(c, v) for c, v in values.items()}
         params.update(
@@ -72,6 +77,7 @@ class DraftWriter:
             author_id=self._bind("author_id", author_id),
             expected=expected_version,
             updated_at=self._bind("updated_at", now),
+            last_save_id=self._bind("last_save_id", save_id),
         )
         sql = self._statement(columns)
         with self._lock:

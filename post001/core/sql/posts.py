@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +44,24 @@ class PostsMixin(SqlBase):
         check_content(data.content, self._settings.max_content_chars)
         slugs = list(dict.fromkeys(data.collectives))
         self._check_selection(len(slugs))
-        post_id = _new_id()
+        if data.id is None:
+            return self._insert_post(data, slugs, _new_id())
+        try:
+            return self._insert_post(data, slugs, data.id)
+        except ConflictError:
+            # The id is taken: by this same create, applied once already (a retry after a
+            # lost answer, or two attempts racing), or by a post this user cannot see.
+            return self._created_before(data.id)
+
+    def _created_before(self, post_id: UUID) -> Post:
+        with self._tx(read_only=True) as conn:
+            row = conn.execute(R.post_select().where(t.posts.c.id == post_id)).first()
+            if row is None or row.author_id != self._user_id:
+                raise ValidationError(f"id: {post_id} already names another post; make a "
+                                      "new id.", field="id")
+            return R.to_post(row, R.load_shares(conn, [row], self._user_id)[row.id])
+
+    def _insert_post(self, data: PostCreate, slugs: list[str], post_id: UUID) -> Post:
         now = self._now()
         with self._tx() as conn:
             targets = self._resolve(conn, slugs)
@@ -86,19 +104,21 @@ class PostsMixin(SqlBase):
         with self._tx(read_only=True) as conn:
             return R.summaries(conn, conn.execute(q).all(), self._user_id)
 
-    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> Post:
+    def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                    save_id: UUID | None = None) -> Post:
         try:
             values = self._writable(changes)
             with self._tx() as conn:
-                self._save(conn, post_id, values, expected_version)
+                self._save(conn, post_id, values, expected_version, save_id)
                 return self._post_out(conn, post_id)
         except (ConflictError, ValidationError) as err:
             self._count_failed_save(err)
             raise
 
-    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int) -> int:
+    def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
+                   save_id: UUID | None = None) -> int:
         try:
-            return self._save_draft(post_id, changes, expected_version)
+            return self._save_draft(post_id, changes, expected_version, save_id)
         except (ConflictError, ValidationError) as err:
             self._count_failed_save(err)
             raise
@@ -121,17 +141,19 @@ class PostsMixin(SqlBase):
                     .on_conflict_do_update(index_elements=[c.day, c.user_id],
                                            set_={kind: c[kind] + 1}))
 
-    def _save_draft(self, post_id: UUID, changes: PostUpdate, expected_version: int) -> int:
+    def _save_draft(self, post_id: UUID, changes: PostUpdate, expected_version: int,
+                    save_id: UUID | None) -> int:
         values = self._writable(changes)
         if "publish_at" in values:
             # Rescheduling needs the post's status: the general path checks it.
             with self._tx() as conn:
-                return int(self._save(conn, post_id, values, expected_version).version)
+                return int(self._save(conn, post_id, values, expected_version,
+                                      save_id).version)
         if "title" in values:
             values["slug"] = post_slug(values["title"], post_id)
         try:
             version = self._drafts.save(post_id, self._user_id, values, expected_version,
-                                        self._now())
+                                        self._now(), save_id)
         except sa_exc.DBAPIError as err:
             raise DatabaseError(f"The database refused the save: {str(err.orig)[:200]}") from err
         except Exception as err:  # the driver's own errors, outside SQLAlchemy's wrapping
@@ -142,7 +164,8 @@ class PostsMixin(SqlBase):
             # Not the common case (published, stale, missing): the general path decides.
             values.pop("slug", None)
             with self._tx() as conn:
-                version = int(self._save(conn, post_id, values, expected_version).version)
+                version = int(self._save(conn, post_id, values, expected_version,
+                                         save_id).version)
         if should_prune(version):
             with self._tx() as conn:
                 self._prune_revisions(conn, post_id)
@@ -162,10 +185,14 @@ class PostsMixin(SqlBase):
         return values
 
     def _save(self, conn: sa.Connection, post_id: UUID, values: dict[str, Any],
-              expected_version: int) -> Any:
-        """One optimistic write: only if the stored version is the one the writer saw."""
+              expected_version: int, save_id: UUID | None = None) -> Any:
+        """One optimistic write: only if the stored version is the one the writer saw.
+
+        A repeat of the save that last wrote the post (same `save_id`) answers with the
+        version that save made, writing nothing."""
         now = self._now()
-        values = dict(values)
+        values = dict(values, last_save_id=save_id,
+                      last_save_version=t.posts.c.version + 1)
         text_changed = bool({"title", "subtitle", "content"} & values.keys())
         if "title" in values:
             # The slug follows the title until the post is first published.
@@ -182,6 +209,9 @@ class PostsMixin(SqlBase):
         ).first()
         if result is None:
             current = self._own_post(conn, post_id)
+            if save_id is not None and current.last_save_id == save_id:
+                return SimpleNamespace(version=current.last_save_version,
+                                       status=current.status, publish_at=current.publish_at)
             raise ConflictError(
                 f"This post was changed elsewhere (it is at version {current.version}; "
                 f"your changes were based on version {expected_version}).",

@@ -134,6 +134,10 @@ class PostRow(SQLModel, table=True):
     version: int = Field(
         default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1")
     )
+    # The client's id for the save that last wrote the text, and the version it made
+    # (migration 0009): a retried save is recognised instead of conflicting with itself.
+    last_save_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
+    last_save_version: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
 
 
 class ShareRow(SQLModel, table=True):

@@ -4,12 +4,18 @@ Updates need `If-Match: "<version>"` (428 without it, 412 when stale, with the c
 version in the body). Publish takes an `Idempotency-Key`: the store keeps each key's
 result inside the publish transaction (a retry gets it back; a key reused for another
 post is 422); this module adds the in-flight case (409 while the first still runs).
+
+Every other write a client may repeat after a lost answer is idempotent too:
+`POST /posts` takes a client-made `id` in the body or an `Idempotency-Key` (the post's
+id is derived from the key and the user, so a retry returns the same post), and the two
+saves (`PATCH /posts/{id}`, `PATCH /posts/{id}/draft`) take an `Idempotency-Key` that
+names the save: a repeat of an applied save answers with the version it made.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from fastapi import Body, Header, Path, Response, status
 
@@ -52,9 +58,31 @@ def expected_version(if_match: str | None) -> int:
     return int(value)
 
 
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200,
+                                              description="Names this write; a repeat "
+                                              "with the same key is applied once")]
+_KEYS = uuid5(NAMESPACE_URL, "post001:client-writes")
+
+
+def client_write_id(key: str, scope: str = "") -> UUID:
+    """The UUID a client's key stands for: the key itself when it is a UUID (and no
+    scope), else derived from it (stable across processes and servers)."""
+    if not scope:
+        try:
+            return UUID(key)
+        except ValueError:
+            pass
+    return uuid5(_KEYS, f"{scope}/{key}")
+
+
 @router.post("/posts", response_model=Post, status_code=status.HTTP_201_CREATED)
-def create_post(store: StoreDep, response: Response,
-                body: Annotated[PostCreate | None, Body()] = None) -> Post:
+def create_post(store: StoreDep, response: Response, principal: Principal,
+                body: Annotated[PostCreate | None, Body()] = None,
+                idempotency_key: IdempotencyKey = None) -> Post:
+    if idempotency_key is not None and (body is None or body.id is None):
+        # Scoped by user: two writers who pick the same key still get two posts.
+        body = (body or PostCreate()).model_copy(
+            update={"id": client_write_id(idempotency_key, str(principal.user_id))})
     post = store.create_post(body)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return etag(response, post)
@@ -73,16 +101,21 @@ def get_post(post_id: UUID, store: StoreDep, response: Response) -> Post:
 
 @router.patch("/posts/{post_id}", response_model=Post)
 def update_post(post_id: UUID, body: PostUpdate, store: StoreDep, response: Response,
-                if_match: IfMatch = None) -> Post:
+                if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Post:
     version = expected_version(if_match)
-    return etag(response, store.update_post(post_id, body, expected_version=version))
+    save_id = client_write_id(idempotency_key) if idempotency_key else None
+    return etag(response, store.update_post(post_id, body, expected_version=version,
+                                            save_id=save_id))
 
 
 @router.patch("/posts/{post_id}/draft", response_model=SavedDraft)
 def save_draft(post_id: UUID, body: PostUpdate, store: StoreDep, response: Response,
-               if_match: IfMatch = None) -> SavedDraft:
+               if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+               ) -> SavedDraft:
     """Auto-save: like PATCH /posts/{id} but answers only the new version."""
-    version = store.save_draft(post_id, body, expected_version=expected_version(if_match))
+    save_id = client_write_id(idempotency_key) if idempotency_key else None
+    version = store.save_draft(post_id, body, expected_version=expected_version(if_match),
+                               save_id=save_id)
     response.headers["ETag"] = f'"{version}"'
     return SavedDraft(id=post_id, version=version)
 
