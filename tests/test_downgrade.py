@@ -90,8 +90,9 @@ def test_downgrade_refuses_naming_every_loss_then_forced(
 
     error = run(url, "0001_legacy", code=1)["error"]
     steps = {s["revision"]: s["would_lose"] for s in error["details"]["steps"]}
-    assert list(steps) == ["0011_save_counts", "0010_server_hardening", "0009_client_writes",
-                           "0008_listing", "0007_one_owner", "0006_auth_rls",
+    assert list(steps) == ["0013_server_defence", "0012_listing_counts", "0011_save_counts",
+                           "0010_server_hardening", "0009_client_writes", "0008_listing",
+                           "0007_one_owner", "0006_auth_rls",
                            "0005_revision_snapshots", "0004_search", "0003_legacy_shares",
                            "0002_redesign"]
     assert any("daily save count" in x for x in steps["0011_save_counts"])

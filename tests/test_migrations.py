@@ -34,6 +34,7 @@ REVISIONS = [
     "0001_legacy", "0002_redesign", "0003_legacy_shares", "0004_search",
     "0005_revision_snapshots", "0006_auth_rls", "0007_one_owner", "0008_listing",
     "0009_client_writes", "0010_server_hardening", "0011_save_counts",
+    "0012_listing_counts", "0013_server_defence",
 ]
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
