@@ -217,7 +217,7 @@ async def test_without_a_store_the_text_is_kept_on_this_machine(clock: Any) -> N
 
     app = build_app(unreachable, Settings(), clock)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: screen_name(app) == "DashboardScreen")
         await pilot.press("n")
         await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
         await pilot.pause()
@@ -273,5 +273,5 @@ async def test_external_editor_keys_work_from_the_body(
         await pilot.press("tab", *"x")
         assert app.focused is not None and app.focused.id == "body"
         await pilot.press(key)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: hits)
         assert hits == [key]

@@ -9,8 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
+from post001.tui.header import AppHeader
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import can_post_text, post_status_text, share_badges_text
@@ -48,7 +49,7 @@ class DashboardScreen(BaseScreen):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="dashboard"):
             yield Button("", id="recovered-drafts", variant="warning")
             with Vertical(id="welcome"):

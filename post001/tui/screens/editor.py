@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Markdown, Static, TextArea
+from textual.widgets import Footer, Input, Markdown, Static, TextArea
 from textual.worker import Worker
 
 from post001.core.errors import ConflictError, Post001Error
@@ -41,6 +41,7 @@ from post001.core.models import (
 from post001.core.text import word_count
 from post001.tui import recovery
 from post001.tui.autosave import AutoSaver, SaveState, SaveTicket
+from post001.tui.header import AppHeader
 from post001.tui.messages import (
     ConflictResolved,
     DraftConflict,
@@ -64,6 +65,22 @@ HIGHLIGHT_MAX_CHARS = 100_000
 FINAL_ATTEMPTS = 4
 
 
+class DraftBody(TextArea):
+    """The body. Adds what writers expect from other editors: ctrl+home and ctrl+end go
+    to the start and the end of the draft (shift selects)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+home", "document_edge(False)", "Start of draft", show=False),
+        Binding("ctrl+end", "document_edge(True)", "End of draft", show=False),
+        Binding("ctrl+shift+home", "document_edge(False, True)", show=False),
+        Binding("ctrl+shift+end", "document_edge(True, True)", show=False),
+    ]
+
+    def action_document_edge(self, end: bool, select: bool = False) -> None:
+        target = self.document.end if end else self.document.start
+        self.move_cursor(target, select=select)
+
+
 def markdown_area(text: str = "") -> TextArea:
     """The body: highlighted Markdown when tree-sitter and its Markdown grammar are
     installed, plain text (same keys, same wrapping) otherwise."""
@@ -72,9 +89,9 @@ def markdown_area(text: str = "") -> TextArea:
         "id": "body", "placeholder": "Write in Markdown…",
     }
     try:
-        return TextArea.code_editor(text, language="markdown", **options)
+        return DraftBody.code_editor(text, language="markdown", **options)
     except Exception:  # no tree-sitter, or no Markdown grammar: LanguageDoesNotExist
-        return TextArea.code_editor(text, language=None, **options)
+        return DraftBody.code_editor(text, language=None, **options)
 
 
 class TitleInput(Input):
@@ -118,10 +135,12 @@ class EditorScreen(BaseScreen):
         self._status_shown = ""
         self._leaving = False
         self._saves: list[Worker[None]] = []  # save workers started by this editor
+        #: Save-timer ticks so far: tests wait for ticks, not for wall-clock time.
+        self.ticks = 0
 
     # --- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="editor"):
             yield TitleInput(placeholder="Title", max_length=TITLE_MAX, id="title")
             yield Input(placeholder="Subtitle (optional)", max_length=SUBTITLE_MAX,
@@ -240,15 +259,26 @@ class EditorScreen(BaseScreen):
     @staticmethod
     def _fit_highlighting(body: TextArea, size: int) -> None:
         """Markdown highlighting while the draft is short enough to keep typing fast
-        (switched back on below half the limit, so it does not flicker at the edge)."""
+        (switched back on below half the limit, so it does not flicker at the edge).
+
+        Setting `TextArea.language` rebuilds the document and moves the cursor to (0, 0):
+        the writer's selection and scroll position are put back in the same call, before
+        the next key is handled, so typing goes on where it was."""
         if body.language is not None and size > HIGHLIGHT_MAX_CHARS:
-            body.language = None
+            language: str | None = None
         elif (body.language is None and size < HIGHLIGHT_MAX_CHARS // 2
               and "markdown" in body.available_languages):
-            try:
-                body.language = "markdown"
-            except Exception:  # no tree-sitter grammar here: plain text it stays
-                body.language = None
+            language = "markdown"
+        else:
+            return
+        selection = body.selection
+        scroll_x, scroll_y = body.scroll_offset
+        try:
+            body.language = language
+        except Exception:  # no tree-sitter grammar here: plain text it stays
+            body.language = None
+        body.selection = selection
+        body.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
 
     def action_focus_body(self) -> None:
         # set_focus, not widget.focus(): the latter is deferred (call_later), so keys
@@ -260,6 +290,7 @@ class EditorScreen(BaseScreen):
         return self.papp.clock().timestamp()
 
     def _tick(self) -> None:
+        self.ticks += 1
         now = self._now()
         if self.saver.due(now):
             if self.papp.store is not None:

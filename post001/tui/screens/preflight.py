@@ -15,9 +15,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+from textual.widgets import Button, DataTable, Footer, Label, Static
 
 from post001.core.models import Outcome, Post, Preflight, PublishResult
+from post001.tui.header import AppHeader
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
 from post001.tui.screens.base import BaseScreen
 
@@ -99,7 +100,7 @@ class PreflightScreen(BaseScreen):
         self.idempotency_key = uuid.uuid4().hex  # one publish, however often it is retried
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="preflight"):
             yield Label("Ready to publish?", classes="dialog-title")
             yield Static("Checking…", id="verdict")

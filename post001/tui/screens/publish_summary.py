@@ -8,9 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Footer, Label, Static
 
 from post001.core.models import PublishResult, ShareStatus
+from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 
 RESULT_LABEL = {
@@ -34,7 +35,7 @@ class PublishSummaryScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         result = self.result
         post = result.post
-        yield Header()
+        yield AppHeader()
         with Vertical(id="summary"):
             if result.scheduled and post.publish_at is not None:
                 headline = (f"Scheduled: “{post.title}” goes out "
