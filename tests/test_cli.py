@@ -398,8 +398,10 @@ def test_share_unshare_unpublish_archive(sqlite_world: Cli) -> None:
     assert draft["status"] == "draft" and set(shares_of(draft).values()) == {"draft"}
     archived = c.json("post", "archive", post["id"])
     assert archived["status"] == "archived"
-    assert [p["id"] for p in c.json("post", "list", "--status", "archived")] == [post["id"]]
-    assert c.json("post", "list", "--status", "published") == []
+    archived_list = c.json("post", "list", "--status", "archived")
+    assert [p["id"] for p in archived_list["items"]] == [post["id"]]
+    assert c.json("post", "list", "--status", "published") == {"items": [],
+                                                                "next_cursor": None}
 
 
 def test_revisions_restore_and_conflicts(sqlite_world: Cli) -> None:
@@ -491,7 +493,7 @@ def test_bad_front_matter_exits_1_naming_the_key(sqlite_cli: Cli) -> None:
     result = sqlite_cli.run("post", "new", "--file", "-", "--json", code=1,
                             stdin="---\npublic: perhaps\n---\nBody\n")
     assert json.loads(result.stderr)["error"]["field"] == "is_public"
-    assert sqlite_cli.json("post", "list") == []  # nothing was created
+    assert sqlite_cli.json("post", "list")["items"] == []  # nothing was created
     unknown = sqlite_cli.run("post", "new", "--file", "-", stdin="---\nlayout: x\n---\nB\n")
     assert "ignoring front matter keys" in unknown.stderr and "layout" in unknown.stderr
 
@@ -501,7 +503,7 @@ def test_publish_failure_after_new_names_the_saved_draft(sqlite_world: Cli) -> N
     error = c.error("post", "new", "--title", "T", "--file", "-", "--to", "bob-private",
                     "--publish", stdin="Body\n")
     assert error["collective"] == "bob-private"
-    [draft] = c.json("post", "list")
+    [draft] = c.json("post", "list")["items"]
     assert draft["id"] in error["message"] and error["details"]["post_id"] == draft["id"]
 
 

@@ -317,6 +317,22 @@ class PostSummary(_Output):
     shares: list[Share] = Field(default_factory=list)
 
 
+#: The page size of a writer's listing when the caller names none.
+DEFAULT_PAGE_SIZE = 50
+#: The largest page a listing serves in one call.
+MAX_PAGE_SIZE = 200
+
+
+class PostPage(_Output):
+    """One page of the writer's posts, newest change first.
+
+    `next_cursor` is opaque: pass it back to get the page after this one; None when
+    this page is the last."""
+
+    items: list[PostSummary]
+    next_cursor: str | None = None
+
+
 class Revision(_Output):
     post_id: UUID
     version: int

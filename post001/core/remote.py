@@ -36,6 +36,8 @@ from post001.core import credentials
 from post001.core.config import FeatureFlags
 from post001.core.errors import DatabaseError, NetworkError, PermissionDenied, Post001Error
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
     AuditEvent,
     Collective,
     CollectiveCreate,
@@ -44,6 +46,7 @@ from post001.core.models import (
     Membership,
     Post,
     PostCreate,
+    PostPage,
     PostStatus,
     PostSummary,
     PostUpdate,
@@ -54,6 +57,7 @@ from post001.core.models import (
     Role,
     User,
 )
+from post001.core.paging import check_limit
 from post001.core.servers import ServerEntry
 from post001.core.store import CollectiveSort, Store
 
@@ -322,8 +326,26 @@ class RemoteStore(Store):
         return self._one(Post, self._get(f"{API}/posts/{post_id}"))
 
     def list_posts(self, status: PostStatus | None = None) -> list[PostSummary]:
-        value = PostStatus(status).value if status is not None else None
-        return self._paged(PostSummary, f"{API}/posts", status=value)
+        out: list[PostSummary] = []
+        cursor: str | None = None
+        while True:
+            page = self.posts_page(MAX_PAGE_SIZE, cursor, status=status)
+            out.extend(page.items)
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    def posts_page(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None, *,
+                   status: PostStatus | None = None) -> PostPage:
+        params: dict[str, Any] = {"limit": check_limit(limit)}
+        if cursor:
+            params["cursor"] = cursor
+        if status is not None:
+            params["status"] = PostStatus(status).value
+        return self._one(PostPage, self._get(f"{API}/posts", **params))
+
+    def delete_post(self, post_id: UUID) -> None:
+        self._request("DELETE", f"{API}/posts/{post_id}")
 
     def _save_headers(self, expected_version: int, save_id: UUID | None) -> dict[str, str]:
         return {"If-Match": f'"{int(expected_version)}"',

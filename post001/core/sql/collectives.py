@@ -245,7 +245,7 @@ class CollectivesMixin(SqlBase):
         with self._tx(read_only=True) as conn:
             coll, _ = self._membership(conn, slug)
             rows = conn.execute(
-                R.post_select()
+                R.summary_select()
                 .join(t.shares, t.shares.c.post_id == t.posts.c.id)
                 .where(t.shares.c.collective_id == coll.id,
                        t.shares.c.status == ShareStatus.PUBLISHED.value,

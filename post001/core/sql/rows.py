@@ -18,7 +18,6 @@ from post001.core.models import (
     ShareStatus,
 )
 from post001.core.sql import tables as t
-from post001.core.text import word_count
 
 _sharer = t.users.alias("sharer")
 _decider = t.users.alias("decider")
@@ -29,6 +28,20 @@ POST_COLUMNS = [*t.posts.c, t.users.c.username.label("author")]
 
 def post_select() -> sa.Select[Any]:
     return sa.select(*POST_COLUMNS).join(t.users, t.users.c.id == t.posts.c.author_id)
+
+
+#: What a summary shows (and load_shares' read rules need): never the body.
+SUMMARY_COLUMNS = [
+    t.posts.c.id, t.posts.c.author_id, t.posts.c.title, t.posts.c.subtitle,
+    t.posts.c.status, t.posts.c.is_public, t.posts.c.version, t.posts.c.updated_at,
+    t.posts.c.published_at, t.posts.c.publish_at, t.posts.c.word_count,
+    t.users.c.username.label("author"),
+]
+
+
+def summary_select() -> sa.Select[Any]:
+    """Posts as listings show them, without reading content (stored word counts)."""
+    return sa.select(*SUMMARY_COLUMNS).join(t.users, t.users.c.id == t.posts.c.author_id)
 
 
 # Built once (aliases and joins cost more to construct than to run on SQLite).
@@ -139,7 +152,7 @@ def to_summary(row: Any, shares: list[Share]) -> PostSummary:
         updated_at=row.updated_at,
         published_at=row.published_at,
         publish_at=row.publish_at,
-        word_count=word_count(row.content or ""),
+        word_count=row.word_count,
         shares=shares,
     )
 
