@@ -31,10 +31,19 @@ class StoreProxy:
 
     def __init__(self, inner: post001.Store) -> None:
         self._inner = inner
-        self.save_delay = 0.0
         self.failures = 0
         self.saves = 0
         self.saving = threading.Event()
+        self._open = threading.Event()  # cleared by `hold`: saves wait until `release`
+        self._open.set()
+
+    def hold(self) -> None:
+        """Saves from now on wait (in their worker thread) until `release`: a save that
+        is slow for exactly as long as the test needs, however loaded the machine."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     def _save(self, call: Callable[[], Any]) -> Any:
         self.saves += 1
@@ -43,8 +52,8 @@ class StoreProxy:
             if self.failures:
                 self.failures -= 1
                 raise DatabaseError("disk I/O error (injected)")
-            if self.save_delay:
-                time.sleep(self.save_delay)
+            if not self._open.wait(timeout=120):
+                raise DatabaseError("held save never released (test bug)")
             return call()
         finally:
             self.saving.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.widgets import Input, TextArea
@@ -107,14 +108,14 @@ async def test_typing_during_a_slow_save_loses_nothing(make_app: Any, clock: Any
         await pilot.press("tab", *"first ")
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: messages.of(DraftSaved))
-        store.save_delay = 0.6
+        store.hold()
         await pilot.press(*"second ")
         clock.advance(seconds=2)
         await wait_for(pilot, store.saving.is_set)  # the slow save is in flight...
         await pilot.press(*"third")  # ...and the writer keeps typing
         assert "saving" in str(app.screen.query_one("#save-status").render())
+        store.release()
         await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 2)
-        store.save_delay = 0
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 3)
         assert not app.screen.saver.dirty
@@ -142,13 +143,17 @@ async def test_quit_waits_for_a_slow_save_and_saves_what_was_typed_meanwhile(
         await pilot.press("tab", *"one ")
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: store.list_posts())
-        store.save_delay = 0.5
+        store.hold()
         await pilot.press(*"two ")
         clock.advance(seconds=2)
         await wait_for(pilot, store.saving.is_set)
         await pilot.press(*"three")
-        await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running, timeout=15)
+        # The key's action waits for the held save: press it in a task, then release.
+        quitting = asyncio.create_task(pilot.press("ctrl+q"))
+        await wait_for(pilot, lambda: app._quitting)
+        store.release()  # quitting waited for the slow save: now it lands
+        await quitting
+        await wait_for(pilot, lambda: not app.is_running)
     [post] = open_as("alice").list_posts()
     assert open_as("alice").get_post(post.id).content == "one two three"
 
