@@ -37,6 +37,11 @@ class JournalConflictScreen(ConflictScreen):
         self.conflict = conflict
 
     def on_mount(self) -> None:
+        # Nothing to load (see the module docstring); the nested labels are mounted
+        # after the screen itself, so they are filled in after the first refresh.
+        self.call_after_refresh(self._show_both)
+
+    def _show_both(self) -> None:
         self.query_one(".hint", Static).update(
             "You changed this post while offline, and it was changed on the server in the "
             "meantime. Both texts are kept until you choose.")
