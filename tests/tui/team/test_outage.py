@@ -131,8 +131,10 @@ async def test_publishing_offline_is_refused_with_the_reason_or_queued_on_reques
         team.proxy.go_down()
         await pilot.press("f9")
         await wait_for(pilot, lambda: isinstance(app.screen, PublishLaterScreen), DEADLINE)
-        refusal = str(app.screen.query_one("#refusal").render())
-        assert "cannot reach the post001 server" in refusal
+        refusal = app.screen
+        await wait_for(pilot, lambda: "cannot reach the post001 server"
+                       in str(refusal.query_one("#refusal").render()) if refusal.query("#refusal")
+                       else False)
         await pilot.press("escape")  # not now: nothing is queued
         await wait_for(pilot, lambda: not isinstance(app.screen, PublishLaterScreen))
         await pilot.press("escape")  # off the publish panel, back to the editor
