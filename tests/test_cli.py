@@ -606,10 +606,31 @@ def test_no_arguments_open_the_tui(fake_tui: list[tuple[str, dict[str, Any]]],
     from post001.core.api import default_username
     from post001.core.config import default_database_url
 
+    local = {"token_file": None, "server": False}
     assert fake_tui == [
-        ("run_app", {"store_url": default_database_url(), "user": default_username()}),
-        ("run_app", {"store_url": "sqlite:///x.db", "user": "zed"}),
+        ("run_app", {"store_url": default_database_url(), "user": default_username(),
+                     **local}),
+        ("run_app", {"store_url": "sqlite:///x.db", "user": "zed", **local}),
         ("run_demo", {}),
+    ]
+
+
+def test_the_tui_gets_the_server_and_where_its_token_is(
+        fake_tui: list[tuple[str, dict[str, Any]]], tmp_path: Path) -> None:
+    """--server URL --token-file F, a named server, and the server `login` recorded: the
+    app gets everything core's one credentials order needs (and no made-up user)."""
+    runner = CliRunner()
+    args = ["--server", "http://team.example:8000", "--token-file", "tok"]
+    assert runner.invoke(post001_cli, args).exit_code == 0
+    Path(os.environ["POST001_CONFIG"]).write_text(
+        'server_url = "work"\n[servers.work]\nurl = "https://team.example"\n')
+    assert runner.invoke(post001_cli, ["--server", "work", "--as", "bob"]).exit_code == 0
+    assert runner.invoke(post001_cli, []).exit_code == 0
+    assert fake_tui == [
+        ("run_app", {"store_url": "http://team.example:8000", "user": None,
+                     "token_file": "tok", "server": True}),
+        ("run_app", {"store_url": "work", "user": "bob", "token_file": None, "server": True}),
+        ("run_app", {"store_url": "work", "user": None, "token_file": None, "server": True}),
     ]
 
 

@@ -76,6 +76,7 @@ def _publish_json(result: PublishResult) -> dict[str, Any]:
     data["publish"] = {
         "scheduled": result.scheduled,
         "replayed": result.replayed,
+        "changed": result.changed,
         "outcomes": to_json(result.outcomes),
     }
     return data
@@ -90,6 +91,8 @@ def _show_publish(result: PublishResult) -> None:
         click.echo(f"Published {name} (version {post.version}).")
     if result.replayed:
         click.echo("  (this idempotency key was used before: nothing was done twice)")
+    elif not result.changed:
+        click.echo("  (it was already out: nothing changed)")
     labels = {"published": "published", "pending_approval": "in review",
               "rejected": "rejected", "draft": "draft"}
     for outcome in result.outcomes:

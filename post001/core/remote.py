@@ -60,6 +60,7 @@ from post001.core.models import (
 from post001.core.paging import check_limit
 from post001.core.servers import ServerEntry
 from post001.core.store import CollectiveSort, Store
+from post001.core.validation import parse
 
 API = "/api/v1"
 PAGE_SIZE = 200  # the server's cap; lists are fetched page by page up to it
@@ -315,7 +316,7 @@ class RemoteStore(Store):
 
     # --- posts --------------------------------------------------------------------------
     def create_post(self, data: PostCreate | None = None) -> Post:
-        data = data or PostCreate()
+        data = parse(PostCreate, data) if data is not None else PostCreate()
         body = data.model_dump(mode="json", exclude_unset=True)
         # A client-made id makes the create safe to repeat after a lost answer.
         body["id"] = str(data.id or uuid.uuid4())
@@ -353,14 +354,18 @@ class RemoteStore(Store):
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                     save_id: UUID | None = None) -> Post:
-        body = changes.model_dump(mode="json", exclude_unset=True)
+        # Checked here as the server would: a value JSON cannot carry (metadata nested
+        # too deep, NaN) is the caller's ValidationError, not a serializer crash.
+        body = parse(PostUpdate, changes).model_dump(mode="json", exclude_unset=True)
         response = self._request("PATCH", f"{API}/posts/{post_id}", json=body,
                                  headers=self._save_headers(expected_version, save_id))
         return self._one(Post, response.json())
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                    save_id: UUID | None = None) -> int:
-        body = changes.model_dump(mode="json", exclude_unset=True)
+        # Checked here as the server would: a value JSON cannot carry (metadata nested
+        # too deep, NaN) is the caller's ValidationError, not a serializer crash.
+        body = parse(PostUpdate, changes).model_dump(mode="json", exclude_unset=True)
         response = self._request("PATCH", f"{API}/posts/{post_id}/draft", json=body,
                                  headers=self._save_headers(expected_version, save_id))
         return int(response.json()["version"])

@@ -19,6 +19,7 @@ from post001.core.sql import tables as t
 from post001.core.sql.base import (
     SqlBase,
 )
+from post001.core.validation import check_text
 
 
 class ActivityMixin(SqlBase):
@@ -69,7 +70,7 @@ class ActivityMixin(SqlBase):
             return events
 
     def search(self, query: str, *, limit: int = 50) -> list[PostSummary]:
-        query = query.strip()
+        query = check_text("query", query).strip()
         if not query:
             return []
         limit = max(1, min(limit, 200))

@@ -34,7 +34,7 @@ from post001.core.sql.base import (
     _new_id,
 )
 from post001.core.store import CollectiveSort
-from post001.core.validation import parse
+from post001.core.validation import check_text, parse
 
 
 class CollectivesMixin(SqlBase):
@@ -117,7 +117,7 @@ class CollectivesMixin(SqlBase):
             .join(t.members, t.members.c.collective_id == t.collectives.c.id)
             .where(t.members.c.member_id == self._user_id)
         )
-        if query.strip():
+        if check_text("query", query).strip():
             pattern = _like(query.strip())
             q = q.where(sa.or_(sa.func.lower(t.collectives.c.name).like(pattern, escape="\\"),
                                sa.func.lower(t.collectives.c.slug).like(pattern, escape="\\")))

@@ -16,6 +16,7 @@ from post001.core.models import (
     Role,
     Share,
     ShareStatus,
+    readable_metadata,
 )
 from post001.core.sql import tables as t
 
@@ -128,7 +129,7 @@ def to_post(row: Any, shares: list[Share]) -> Post:
         seo_title=row.seo_title or "",
         meta_description=row.meta_description or "",
         thumbnail_url=row.thumbnail_url,
-        metadata=row.metadata or {},
+        metadata=readable_metadata(row.metadata),
         slug=row.slug or "",
         status=PostStatus(row.status),
         publish_at=row.publish_at,
