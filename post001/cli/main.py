@@ -58,8 +58,10 @@ def _launch_tui(state: State) -> None:
         return
     # Against a server the token decides who you are: only an explicit --as (or
     # POST001_USER) goes on, for the store to check against the token's user.
-    user = state.requested_user() if state.is_server() else state.username()
-    run_app(store_url=state.url(), user=user)
+    # The token: core's one order (post001/core/credentials.py), --token-file first.
+    server = state.is_server()
+    user = state.requested_user() if server else state.username()
+    run_app(store_url=state.url(), user=user, token_file=state.token_file, server=server)
 
 
 def _tui_missing(state: State, exc: ImportError) -> None:

@@ -147,9 +147,12 @@ posts = sa.Table(
     # (migration 0009): a retried save is recognised instead of conflicting with itself.
     sa.Column("last_save_id", sa.Uuid),
     sa.Column("last_save_version", sa.Integer),
+    # Words in `content`, kept by every save (migration 0012): listings never read bodies.
+    sa.Column("word_count", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(_in("status", POST_STATUSES), name="ck_posts_status"),
     sa.CheckConstraint("post_type IN ('text', 'video')", name="ck_posts_post_type"),
-    sa.Index("ix_posts_author_updated", "author_id", "updated_at"),
+    # The writer's listing, newest change first, paged by (updated_at, id) (0012).
+    sa.Index("ix_posts_author_listing", "author_id", "updated_at", "id"),
     sa.Index("ix_posts_due", "status", "publish_at"),
 )
 
