@@ -44,7 +44,7 @@ from post001.core.sql import tables as t
 from post001.core.sql.drafts import DraftWriter
 from post001.core.sql.engine import READ_ONLY
 from post001.core.store import Store
-from post001.core.validation import parse
+from post001.core.validation import check_text, parse
 
 _ROLE_RANK_SQL = sa.case(
     {role.value: i for i, role in enumerate(Role)}, value=t.members.c.role, else_=99
@@ -162,6 +162,11 @@ class SqlBase(Store):
             ) from err
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
             raise DatabaseError(f"The database is unavailable: {str(err.orig)[:200]}") from err
+        except sa_exc.DataError as err:
+            # A value the database cannot hold (the models should have caught it): the
+            # caller's input, not an outage, so never a 503 that invites retries.
+            raise ValidationError(f"A value could not be stored: {str(err.orig)[:200]}"
+                                  ) from err
         except sa_exc.DBAPIError as err:
             raise DatabaseError(f"The database refused the request: {str(err.orig)[:200]}"
                                 ) from err
@@ -199,6 +204,7 @@ class SqlBase(Store):
         )
 
     def _user_by_name(self, conn: sa.Connection, username: str) -> Any:
+        check_text("username", username)
         row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
         if row is None:
             raise NotFoundError(f"There is no user named {username!r}.", field="username")
@@ -206,6 +212,7 @@ class SqlBase(Store):
 
     def _membership(self, conn: sa.Connection, slug: str) -> tuple[Any, Role]:
         """The collective and my role in it; NotFound for non-members (no leak)."""
+        check_text("collective", slug)
         row = conn.execute(
             sa.select(t.collectives, t.members.c.role)
             .join(t.members, sa.and_(t.members.c.collective_id == t.collectives.c.id,

@@ -103,7 +103,8 @@ class PostRow(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint(_in("status", POST_STATUSES), name="ck_posts_status"),
         sa.CheckConstraint("post_type IN ('text', 'video')", name="ck_posts_post_type"),
-        sa.Index("ix_posts_author_updated", "author_id", "updated_at"),
+        # The writer's listing, newest change first, paged by (updated_at, id) (0012).
+        sa.Index("ix_posts_author_listing", "author_id", "updated_at", "id"),
         sa.Index("ix_posts_due", "status", "publish_at"),
     )
     id: UUID = Field(primary_key=True)
@@ -138,6 +139,10 @@ class PostRow(SQLModel, table=True):
     # (migration 0009): a retried save is recognised instead of conflicting with itself.
     last_save_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
     last_save_version: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    # Words in `content`, kept by every save (migration 0012): listings never read bodies.
+    word_count: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
 
 
 class ShareRow(SQLModel, table=True):

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
 from post001.core import labels
+from post001.core.errors import Post001Error
 from post001.core.models import Outcome, Post, Preflight, PublishResult
 from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
@@ -85,7 +86,9 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
         editor.app.push_screen(PublishSummaryScreen(result))
 
     def failed(error: Any) -> None:
-        editor.show_error(error, "publishing")
+        # Offline on a team server: the reason, and the explicit choice to queue it.
+        if not editor.papp.offer_publish_later(post_id, error, idempotency_key):
+            editor.show_error(error, "publishing")
         for screen in editor.app.screen_stack:
             if isinstance(screen, PreflightScreen):
                 screen.refresh_plan()
@@ -135,7 +138,13 @@ class PreflightScreen(SizeClasses, BaseScreen):
 
     def refresh_plan(self) -> None:
         post_id = self.post_id
-        self.call_store("checking the post", lambda s: s.preflight(post_id), self._show)
+        self.call_store("checking the post", lambda s: s.preflight(post_id), self._show,
+                        failed=self._plan_failed)
+
+    def _plan_failed(self, error: Post001Error) -> None:
+        # Offline on a team server: the reason, and the explicit choice to queue it.
+        if not self.papp.offer_publish_later(self.post_id, error, self.idempotency_key):
+            self.show_error(error, "checking the post")
 
     def _show(self, plan: Preflight) -> None:
         self.plan = plan
