@@ -18,6 +18,7 @@ bench:
 	$(PY) benchmarks/bench_tui.py
 	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_journal.py
+	$(PY) benchmarks/bench_listing.py
 
 fmt:
 	$(PY) -m ruff check --fix post001 tests benchmarks migrations
