@@ -46,7 +46,7 @@ def world(cli: Cli) -> Cli:
     return cli
 
 
-# --- the two hint tables --------------------------------------------------------------------
+# --- the two hint tables ------------------------------------------------------------------
 
 def test_no_cli_hint_promises_a_kept_draft_or_names_a_tui_button() -> None:
     commands = {command for _, command in cli_hints.HINTS} | {"user add", "post new"}
@@ -104,7 +104,7 @@ def test_a_cli_conflict_suggests_cli_commands(cli: Cli) -> None:
     assert not any(button in a for a in error["actions"] for button in TUI_BUTTONS)
 
 
-# --- one translator, wording -------------------------------------------------------------------
+# --- one translator, wording --------------------------------------------------------------
 
 def _pydantic_error(**data: Any) -> pydantic.ValidationError:
     with pytest.raises(pydantic.ValidationError) as caught:
@@ -135,7 +135,7 @@ def test_titles_are_quoted_without_nesting() -> None:
     assert quote_title("  ") == "\u201cUntitled\u201d"
 
 
-# --- labels, short ids, the review queue ----------------------------------------------------------
+# --- labels, short ids, the review queue --------------------------------------------------
 
 def test_one_label_per_status_and_json_keeps_the_value(world: Cli) -> None:
     post = world.new_post("Bread", "strict-bakers")
@@ -163,7 +163,7 @@ def test_an_editor_approves_by_short_id_and_lists_every_queue(world: Cli) -> Non
     assert missing["category"] == "not_found" and "review list" in " ".join(missing["actions"])
 
 
-# --- files in and out --------------------------------------------------------------------------------
+# --- files in and out ---------------------------------------------------------------------
 
 def test_a_file_that_is_not_utf8_is_a_validation_error(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.md"
@@ -190,7 +190,7 @@ def test_export_then_import_and_no_silent_overwrite(cli: Cli, tmp_path: Path) ->
     assert "Rye flour" not in out.read_text()
 
 
-# --- private files -----------------------------------------------------------------------------------
+# --- private files ------------------------------------------------------------------------
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
