@@ -21,11 +21,12 @@ from textual.worker import Worker
 from post001.core.clock import Clock, utcnow
 from post001.core.errors import DatabaseError, Post001Error
 from post001.core.limits import DEFAULT_CONTENT_MAX, DEFAULT_MAX_COLLECTIVES
-from post001.tui.commands import Post001Commands
 from post001.tui.messages import DraftSaved, RecoveredFound, StoreFailed, StoreOpened
 from post001.tui.team import SignInNeeded, TeamModeMixin, TeamTarget, needs_sign_in
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from post001.core.config import Settings
     from post001.core.store import Store
 
@@ -36,13 +37,21 @@ StoreFactory = Callable[[], "Store"]
 OPEN_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
+def _post001_commands() -> type[Provider]:
+    """The command palette's provider, imported when the palette first opens (Textual
+    accepts a callable in COMMANDS), not at launch: the first frame does not need it."""
+    from post001.tui.commands import Post001Commands
+
+    return Post001Commands
+
+
 class Post001App(TeamModeMixin, App[None]):
     """Write one post, publish it to many collectives."""
 
     TITLE = "post001"
     SUB_TITLE = "write once, publish to many collectives"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
-    COMMANDS = App.COMMANDS | {Post001Commands}
+    COMMANDS = App.COMMANDS | {_post001_commands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         # Shown by the dashboard as "q Quit"; shown here too, every footer said it twice.
