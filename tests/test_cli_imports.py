@@ -68,8 +68,10 @@ def test_listing_posts_loads_its_command_and_the_store_only(tmp_path: Path) -> N
     loaded = _modules_after("post", "list", "--json", "--db", url, "--as", "alice")
     assert "post001.cli.posts" in loaded and "sqlalchemy" in loaded
     # The schema check reads one row; Alembic loads only when a migration must run.
-    assert _loaded(loaded, ("alembic", "textual", "httpx", "yaml", "psycopg", "keyring",
-                            "post001.tui", "post001.server")) == []
+    # The tables are SQLAlchemy Core (post001/core/sql/tables.py): no ORM, no SQLModel.
+    assert _loaded(loaded, ("alembic", "sqlmodel", "sqlalchemy.orm", "textual", "httpx",
+                            "yaml", "psycopg", "keyring", "post001.tui",
+                            "post001.server")) == []
     others = {module for module, _, _ in commands.WRITER_COMMANDS.values()}
     assert _loaded(loaded, tuple(others - {"post001.cli.posts"})) == []
 

@@ -230,7 +230,12 @@ class _Input(BaseModel):
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Built on first use, not at import (`defer_build`): a command that shows one kind of
+    # result does not pay for building every other (about 15 ms of each CLI command's
+    # start-up; benchmarks/bench_cli.py). Inputs stay eager: the server declares them
+    # as `Annotated[PostCreate | None, Body()]`, where pydantic refuses a deferred model
+    # with UnsupportedFieldAttributeWarning.
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 # --- users and collectives ----------------------------------------------------------------

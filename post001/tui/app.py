@@ -47,7 +47,8 @@ class Post001App(TeamModeMixin, App[None]):
     COMMANDS = App.COMMANDS | {Post001Commands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Shown by the dashboard as "q Quit"; shown here too, every footer said it twice.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
     ]
