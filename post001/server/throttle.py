@@ -9,9 +9,9 @@ gives the reservation back.
 
 From a key's last free failure on, each failure makes the key's next attempt wait:
 1 s, then 2, 4, 8 ... up to a cap (so `limit` wrong passwords in a row are answered
-401, the next attempt soon after 429 with Retry-After). Attempts refused while a key waits are not counted
-(they would only lengthen the wait of whoever shares the address). A key forgets its
-failures after a quiet window.
+401, the next attempt soon after 429 with Retry-After). Attempts refused while a key
+waits are not counted (they would only lengthen the wait of whoever shares the
+address). A key forgets its failures after a quiet window.
 
 A third party must not lock a user out, so the per-username key never applies to a
 client that has signed in as that user before (a pair with a recent success): an
