@@ -43,6 +43,7 @@ from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.drafts import DraftWriter
 from post001.core.sql.engine import READ_ONLY
+from post001.core.sql.listing import ListingReader
 from post001.core.store import Store
 from post001.core.validation import check_text, parse
 
@@ -129,6 +130,7 @@ class SqlBase(Store):
         #: Set by the server per request so audit events name the HTTP request.
         self.request_id: str | None = None
         self._drafts = DraftWriter(engine)
+        self._listing = ListingReader(engine.dialect)
         self.location = engine.url.render_as_string(hide_password=True)
 
     @property
