@@ -113,7 +113,19 @@ async def test_a_token_file_signs_in_and_the_palette_signs_out(
         await pilot.press(*"sign out")
         await wait_for(pilot, lambda: any("Sign out" in str(o.prompt) for o in
                                           app.screen.query("CommandList").first().options))
-        await pilot.press("down", "enter")
+        commands = app.screen.query("CommandList").first()
+
+        def highlighted() -> str:
+            index = commands.highlighted
+            return str(commands.options[index].prompt) if index is not None else ""
+
+        for _ in range(len(commands.options) + 1):
+            if "Sign out" in highlighted():
+                break
+            await pilot.press("down")
+            await pilot.pause(0.05)
+        assert "Sign out" in highlighted()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
         assert app.store is None and app.sub_title == "not signed in"
     assert not token_file.exists()  # forgotten here
