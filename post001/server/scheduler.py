@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from post001.core.clock import as_utc
 from post001.core.models import PostStatus
 from post001.core.sql import tables as t
+from post001.core.sql.engine import begin_as
 from post001.core.sql.store import SqlStore
 from post001.server import metrics
 from post001.server.db import SYSTEM_USER_ID
@@ -34,7 +35,7 @@ log = logging.getLogger("post001.server.scheduler")
 def oldest_due_lag(ctx: ServerContext, now: datetime) -> float:
     """Seconds since the oldest still-scheduled post fell due (0: nothing is overdue)."""
     posts = t.posts
-    with ctx.system_engine.connect() as conn:
+    with begin_as(ctx.system_engine, SYSTEM_USER_ID, read_only=True) as (conn, _):
         oldest = conn.execute(sa.select(sa.func.min(posts.c.publish_at)).where(
             posts.c.status == PostStatus.SCHEDULED.value, posts.c.publish_at <= now)).scalar()
     return 0.0 if oldest is None else (now - as_utc(oldest)).total_seconds()

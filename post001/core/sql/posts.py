@@ -152,8 +152,13 @@ class PostsMixin(SqlBase):
         if "title" in values:
             values["slug"] = post_slug(values["title"], post_id)
         try:
-            version = self._drafts.save(post_id, self._user_id, values, expected_version,
-                                        self._now(), save_id)
+            if self._adopted is not None:
+                with self._tx() as conn:
+                    version = self._drafts.save_in(conn, post_id, self._user_id, values,
+                                                   expected_version, self._now(), save_id)
+            else:
+                version = self._drafts.save(post_id, self._user_id, values,
+                                            expected_version, self._now(), save_id)
         except sa_exc.DBAPIError as err:
             raise DatabaseError(f"The database refused the save: {str(err.orig)[:200]}") from err
         except Exception as err:  # the driver's own errors, outside SQLAlchemy's wrapping

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 import post001.server.auth as auth_mod
 from post001.core.errors import Post001Error
+from post001.core.sql.engine import begin_as
 from post001.server.context import Ctx, ServerContext
 from post001.server.schemas import Health, PostCreationHealth
 
@@ -26,8 +27,7 @@ def _ping(ctx: ServerContext) -> tuple[bool, bool, float]:
     """(database reachable, shares table readable, round trip in ms)."""
     started = time.perf_counter()
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        with begin_as(ctx.engine, None, read_only=True) as (conn, _):
             ms = (time.perf_counter() - started) * 1000
             try:
                 conn.execute(sa.text("SELECT 1 FROM post_collectives LIMIT 1"))
@@ -49,7 +49,7 @@ def health(ctx: Ctx) -> JSONResponse:
 
 
 def _adoption(ctx: ServerContext, viewer: auth_mod.Principal | None) -> dict[str, Any]:
-    with ctx.system_engine.begin() as conn:
+    with begin_as(ctx.system_engine, None, read_only=True) as (conn, _):
         row = conn.execute(sa.text("""
             SELECT (SELECT count(*) FROM posts) AS posts,
                    (SELECT count(*) FROM post_collectives) AS shares,
