@@ -398,8 +398,10 @@ def test_share_unshare_unpublish_archive(sqlite_world: Cli) -> None:
     assert draft["status"] == "draft" and set(shares_of(draft).values()) == {"draft"}
     archived = c.json("post", "archive", post["id"])
     assert archived["status"] == "archived"
-    assert [p["id"] for p in c.json("post", "list", "--status", "archived")] == [post["id"]]
-    assert c.json("post", "list", "--status", "published") == []
+    archived_list = c.json("post", "list", "--status", "archived")
+    assert [p["id"] for p in archived_list["items"]] == [post["id"]]
+    assert c.json("post", "list", "--status", "published") == {"items": [],
+                                                                "next_cursor": None}
 
 
 def test_revisions_restore_and_conflicts(sqlite_world: Cli) -> None:
@@ -491,7 +493,7 @@ def test_bad_front_matter_exits_1_naming_the_key(sqlite_cli: Cli) -> None:
     result = sqlite_cli.run("post", "new", "--file", "-", "--json", code=1,
                             stdin="---\npublic: perhaps\n---\nBody\n")
     assert json.loads(result.stderr)["error"]["field"] == "is_public"
-    assert sqlite_cli.json("post", "list") == []  # nothing was created
+    assert sqlite_cli.json("post", "list")["items"] == []  # nothing was created
     unknown = sqlite_cli.run("post", "new", "--file", "-", stdin="---\nlayout: x\n---\nB\n")
     assert "ignoring front matter keys" in unknown.stderr and "layout" in unknown.stderr
 
@@ -501,7 +503,7 @@ def test_publish_failure_after_new_names_the_saved_draft(sqlite_world: Cli) -> N
     error = c.error("post", "new", "--title", "T", "--file", "-", "--to", "bob-private",
                     "--publish", stdin="Body\n")
     assert error["collective"] == "bob-private"
-    [draft] = c.json("post", "list")
+    [draft] = c.json("post", "list")["items"]
     assert draft["id"] in error["message"] and error["details"]["post_id"] == draft["id"]
 
 
@@ -604,10 +606,31 @@ def test_no_arguments_open_the_tui(fake_tui: list[tuple[str, dict[str, Any]]],
     from post001.core.api import default_username
     from post001.core.config import default_database_url
 
+    local = {"token_file": None, "server": False}
     assert fake_tui == [
-        ("run_app", {"store_url": default_database_url(), "user": default_username()}),
-        ("run_app", {"store_url": "sqlite:///x.db", "user": "zed"}),
+        ("run_app", {"store_url": default_database_url(), "user": default_username(),
+                     **local}),
+        ("run_app", {"store_url": "sqlite:///x.db", "user": "zed", **local}),
         ("run_demo", {}),
+    ]
+
+
+def test_the_tui_gets_the_server_and_where_its_token_is(
+        fake_tui: list[tuple[str, dict[str, Any]]], tmp_path: Path) -> None:
+    """--server URL --token-file F, a named server, and the server `login` recorded: the
+    app gets everything core's one credentials order needs (and no made-up user)."""
+    runner = CliRunner()
+    args = ["--server", "http://team.example:8000", "--token-file", "tok"]
+    assert runner.invoke(post001_cli, args).exit_code == 0
+    Path(os.environ["POST001_CONFIG"]).write_text(
+        'server_url = "work"\n[servers.work]\nurl = "https://team.example"\n')
+    assert runner.invoke(post001_cli, ["--server", "work", "--as", "bob"]).exit_code == 0
+    assert runner.invoke(post001_cli, []).exit_code == 0
+    assert fake_tui == [
+        ("run_app", {"store_url": "http://team.example:8000", "user": None,
+                     "token_file": "tok", "server": True}),
+        ("run_app", {"store_url": "work", "user": "bob", "token_file": None, "server": True}),
+        ("run_app", {"store_url": "work", "user": None, "token_file": None, "server": True}),
     ]
 
 

@@ -24,7 +24,7 @@ STORE_USE_CASES = {
     "list_posts", "update_post", "save_draft", "archive_post", "revisions",
     "restore_revision", "set_collectives", "add_share", "remove_share", "preflight",
     "publish", "unpublish", "publish_due", "pending_reviews", "approve", "reject",
-    "resubmit", "audit", "search",
+    "resubmit", "audit", "search", "posts_page", "delete_post",
 }
 
 

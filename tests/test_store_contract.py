@@ -665,3 +665,44 @@ def test_values_no_database_can_store_are_refused_naming_the_field(
                          expected_version=1)
     assert caught.value.field == "publish_at"
     assert alice.get_post(post.id).version == 1
+
+
+def test_publishing_a_live_post_again_changes_nothing_and_says_so(
+        world: dict[str, Store]) -> None:
+    alice = world["alice"]
+    post = _draft(alice, to=["tech"])
+    first = alice.publish(post.id)
+    assert first.changed and first.post.version == post.version + 1
+    again = alice.publish(post.id)
+    keyed = alice.publish(post.id, idempotency_key="a-new-key")
+    assert not again.changed and not keyed.changed and not keyed.replayed
+    assert again.post.version == keyed.post.version == first.post.version
+    assert alice.get_post(post.id).version == first.post.version
+    assert _status(again.post) == {"tech": ShareStatus.PUBLISHED}
+    events = [e.action for e in alice.audit(post_id=post.id)]
+    assert events.count("post.published") == 1
+
+
+def test_metadata_too_deep_is_refused_at_every_depth_and_nothing_is_written(
+        world: dict[str, Store]) -> None:
+    import math
+
+    alice = world["alice"]
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(500):
+        node["a"] = {}
+        node = node["a"]
+    buried_nan: dict[str, Any] = {"x": [{"y": {"z": [1, 2, math.nan]}}]}
+    for bad in (deep, buried_nan, {"k": ["ok", {"deeper": "\ud800"}]}):
+        with pytest.raises(ValidationError) as caught:
+            alice.create_post(PostCreate.model_construct(title="Deep", metadata=bad,
+                                                         collectives=[]))
+        assert caught.value.field == "metadata"
+    assert [p.title for p in alice.list_posts()] == []
+    post = _draft(alice, metadata={"fine": {"nested": [1, 2.5, "three"]}})
+    with pytest.raises(ValidationError) as caught:
+        alice.save_draft(post.id, PostUpdate.model_construct(metadata=deep),
+                         expected_version=post.version)
+    assert caught.value.field == "metadata" and "32" in caught.value.message
+    assert alice.get_post(post.id).metadata == {"fine": {"nested": [1, 2.5, "three"]}}

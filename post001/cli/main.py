@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import click
 
-from post001.cli import server_admin
-from post001.cli.activity import audit, scheduler_group, search
+from post001 import __version__
+from post001.cli import commands, server_admin
 from post001.cli.app import (
     Post001CliError,
     Post001Group,
@@ -17,20 +17,6 @@ from post001.cli.app import (
     pass_state,
     root_options,
 )
-from post001.cli.collectives import collective_group
-from post001.cli.db import db_group, locate
-from post001.cli.posts import post_group
-from post001.cli.review import review_group
-from post001.cli.rollout import flags_command, rollout_group
-from post001.cli.session import (
-    login_command,
-    logout_command,
-    status_command,
-    sync_command,
-    whoami_command,
-)
-from post001.cli.stats import stats_command
-from post001.cli.users import user_group
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -43,7 +29,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
     epilog="Run `post001 COMMAND --help` for a command's options and examples.",
 )
 @root_options
-@click.version_option(package_name="post001", prog_name="post001")
+@click.version_option(__version__, prog_name="post001")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """post001: write one post, publish it to many collectives.
@@ -72,8 +58,10 @@ def _launch_tui(state: State) -> None:
         return
     # Against a server the token decides who you are: only an explicit --as (or
     # POST001_USER) goes on, for the store to check against the token's user.
-    user = state.requested_user() if state.is_server() else state.username()
-    run_app(store_url=state.url(), user=user)
+    # The token: core's one order (post001/core/credentials.py), --token-file first.
+    server = state.is_server()
+    user = state.requested_user() if server else state.username()
+    run_app(store_url=state.url(), user=user, token_file=state.token_file, server=server)
 
 
 def _tui_missing(state: State, exc: ImportError) -> None:
@@ -104,15 +92,11 @@ def demo(state: State) -> None:
     run_demo()
 
 
-# The team server's administration commands load FastAPI and SQLAlchemy: mounted by name
-# through the CLI's one seam to the server package, imported only when used.
-Post001Group.lazy_commands = server_admin.lazy_commands()
-
-for command in (db_group, locate, user_group, collective_group, post_group, review_group,
-                audit, search, scheduler_group, login_command, logout_command,
-                whoami_command, status_command, sync_command, flags_command, rollout_group,
-                stats_command):
-    cli.add_command(command)
+# Every command but `demo` is mounted by name and imported when it runs, so a command
+# pays only for its own imports (`--version` and `--help` load no models, no SQLAlchemy).
+# The team server's administration commands load FastAPI and SQLAlchemy: they come
+# through the CLI's one seam to the server package (post001/cli/server_admin.py).
+Post001Group.lazy_commands = {**commands.WRITER_COMMANDS, **server_admin.lazy_commands()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,8 +19,10 @@ from post001.cli.output import (
     to_json,
     when,
 )
-from post001.core.errors import Post001Error
+from post001.core.errors import Post001Error, ValidationError
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
     Outcome,
     Post,
     PostCreate,
@@ -74,6 +76,7 @@ def _publish_json(result: PublishResult) -> dict[str, Any]:
     data["publish"] = {
         "scheduled": result.scheduled,
         "replayed": result.replayed,
+        "changed": result.changed,
         "outcomes": to_json(result.outcomes),
     }
     return data
@@ -88,6 +91,8 @@ def _show_publish(result: PublishResult) -> None:
         click.echo(f"Published {name} (version {post.version}).")
     if result.replayed:
         click.echo("  (this idempotency key was used before: nothing was done twice)")
+    elif not result.changed:
+        click.echo("  (it was already out: nothing changed)")
     labels = {"published": "published", "pending_approval": "in review",
               "rejected": "rejected", "draft": "draft"}
     for outcome in result.outcomes:
@@ -170,14 +175,36 @@ def post_new(
 @post_group.command("list")
 @click.option("--status", type=click.Choice(STATUSES), default=None,
               help="Only posts with this status.")
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE,
+              show_default=True, metavar="N", help=f"Posts per page (1-{MAX_PAGE_SIZE}).")
+@click.option("--cursor", default=None, metavar="C",
+              help="Where the page before ended (its next_cursor); omit for the newest.")
 @global_options
 @pass_state
-def post_list(state: State, status: str | None) -> None:
-    """List your posts, most recently changed first."""
-    posts = state.store().list_posts(PostStatus(status) if status else None)
-    emit(state.json, to_json(posts), lambda: posts_table(
-        posts, empty="No posts yet. Write one with `post001 post new --title TITLE`."
-        if status is None else f"No {status} posts."))
+def post_list(state: State, status: str | None, limit: int, cursor: str | None) -> None:
+    """List your posts, most recently changed first, one page at a time.
+
+    \b
+    --json prints {"items": [...], "next_cursor": C}; next_cursor is null on the last
+    page. To read everything in a script, loop until it is null:
+      post001 post list --json --limit 200 --cursor "$C"
+    """
+    page = state.store().posts_page(limit, cursor,
+                                    status=PostStatus(status) if status else None)
+
+    def human() -> None:
+        empty = ("No posts yet. Write one with `post001 post new --title TITLE`."
+                 if status is None else f"No {status} posts.")
+        posts_table(page.items, empty=empty if cursor is None else "No more posts.")
+        if page.next_cursor:
+            more = ["post001", "post", "list"]
+            if status:
+                more += ["--status", status]
+            if limit != DEFAULT_PAGE_SIZE:
+                more += ["--limit", str(limit)]
+            click.echo(f"More: {' '.join(more)} --cursor {page.next_cursor}")
+
+    emit(state.json, {"items": to_json(page.items), "next_cursor": page.next_cursor}, human)
 
 
 @post_group.command("show")
@@ -377,6 +404,36 @@ def post_archive(state: State, post_id: str) -> None:
     """
     post = state.store().archive_post(resolve_post_id(state, post_id))
     emit(state.json, to_json(post), lambda: post_line("Archived", post))
+
+
+@post_group.command("delete", short_help="Delete a draft that was never published.")
+@click.argument("post_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask; needed when not at a terminal.")
+@global_options
+@pass_state
+def post_delete(state: State, post_id: str, yes: bool) -> None:
+    """Delete a draft that was never published, with its history and selections.
+
+    Posts that readers may have seen (published once, or scheduled) are archived
+    instead: see `post001 post archive`. Deleting cannot be undone; export the draft
+    first (`post001 post export ID --out FILE`) to keep a copy.
+
+    ID is a post id or a unique prefix of one (4+ hex digits, see `post001 post list`).
+    """
+    store = state.store()
+    pid = resolve_post_id(state, post_id)
+    if not yes:
+        import sys
+
+        if not sys.stdin.isatty():
+            raise ValidationError("Deleting cannot be undone; add --yes to delete without "
+                                  "a question.", field="yes")
+        post = store.get_post(pid)
+        click.confirm(f"Delete the draft '{clip(post.title or '(untitled)', 60)}' "
+                      f"({word_count(post.content)} words)?", abort=True)
+    store.delete_post(pid)
+    emit(state.json, {"id": str(pid), "deleted": True},
+         lambda: click.echo(f"Deleted draft {short_id(pid)}."))
 
 
 # --- files and history --------------------------------------------------------------------

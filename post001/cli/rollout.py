@@ -125,7 +125,7 @@ def flags_command(state: State, username: str | None) -> None:
     emit(state.json, data, human)
 
 
-@click.group("rollout")
+@click.group("rollout", short_help="Plan a gradual rollout: who is in at a percentage.")
 def rollout_group() -> None:
     """Plan a gradual rollout (e.g. 5, 15, 40, 100 %): who is in at a percentage."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -76,6 +77,12 @@ SEO_TITLE_MAX = 60
 META_DESCRIPTION_MAX = 160
 THUMBNAIL_URL_MAX = 2048
 METADATA_MAX_BYTES = 64 * 1024
+#: How deep metadata objects and arrays may nest, and how many values it may hold in
+#: all: beyond these, JSON serializers (pydantic's among them) refuse to write it back.
+METADATA_MAX_DEPTH = 32
+METADATA_MAX_NODES = 10_000
+#: Where `readable_metadata` keeps stored metadata that breaks those limits.
+UNREADABLE_METADATA_KEY = "post001_unreadable_metadata"
 DISPLAY_NAME_MAX = 100
 COLLECTIVE_NAME_MAX = 100
 COLLECTIVE_DESCRIPTION_MAX = 2000
@@ -83,6 +90,8 @@ SLUG_MAX = 64
 REJECTION_REASON_MAX = 1000
 DEFAULT_CONTENT_MAX = 200_000
 DEFAULT_MAX_COLLECTIVES = 10
+#: Half of a UTF-16 surrogate pair on its own: JSON can carry it, UTF-8 cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_url(value: str | None) -> str | None:
@@ -94,14 +103,79 @@ def _check_url(value: str | None) -> str | None:
     return value
 
 
+def _metadata_problem(value: Any) -> str | None:
+    """Why `value` cannot be stored as post metadata, or None.
+
+    Walked iteratively, so a hostile nesting depth costs no recursion; every level is
+    checked (keys are strings, numbers finite, text encodable and free of NUL), because
+    what is stored must read back through every serializer on every backend."""
+    if not isinstance(value, dict):
+        return "must be a JSON object"
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    nodes = 0
+    while stack:
+        item, depth, where = stack.pop()
+        nodes += 1
+        if nodes > METADATA_MAX_NODES:
+            return f"has more than {METADATA_MAX_NODES:,} values; the limit is that many"
+        if isinstance(item, dict):
+            if depth > METADATA_MAX_DEPTH:
+                return (f"is nested more than {METADATA_MAX_DEPTH} levels deep (at "
+                        f"{where or 'the top'}); the limit is {METADATA_MAX_DEPTH}")
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return f"has a key that is not text at {where or 'the top'}"
+                problem = text_problem(key)
+                if problem:
+                    return f"has a key that {problem}"
+                stack.append((child, depth + 1, f"{where}.{key}"[:80].lstrip(".")))
+        elif isinstance(item, list):
+            if depth > METADATA_MAX_DEPTH:
+                return (f"is nested more than {METADATA_MAX_DEPTH} levels deep (at "
+                        f"{where or 'the top'}); the limit is {METADATA_MAX_DEPTH}")
+            stack.extend((child, depth + 1, f"{where}[{i}]"[:80])
+                         for i, child in enumerate(item))
+        elif isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                return f"{problem} (at {where})"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"holds {item!r} at {where}; JSON numbers must be finite"
+        elif item is not None and not isinstance(item, (bool, int)):
+            return f"holds a {type(item).__name__} at {where}; only JSON values are allowed"
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character (\\x00), which cannot be stored"
+    if _SURROGATE.search(value):
+        return "contains a lone surrogate (an unpaired \\ud800-\\udfff), which is not text"
+    return None
+
+
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    text = json.dumps(value, separators=(",", ":"))
-    if "\\u0000" in text:
-        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    problem = _metadata_problem(value)
+    if problem:
+        raise ValueError(problem)
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode())
     if size > METADATA_MAX_BYTES:
         raise ValueError(f"is {size} bytes of JSON; the limit is {METADATA_MAX_BYTES} bytes")
     return value
+
+
+def readable_metadata(value: Any) -> dict[str, Any]:
+    """Metadata as stored, or, for a row written before the limits above existed (e.g.
+    nested too deep to serialize), the stored JSON as text under one key: the post can
+    be read and saved again, and nothing stored is dropped."""
+    if not value:
+        return {}
+    if _metadata_problem(value) is None:
+        return dict(value)
+    return {UNREADABLE_METADATA_KEY: json.dumps(value, ensure_ascii=True,
+                                               separators=(",", ":"))}
 
 
 def _check_publish_at(value: datetime | None) -> datetime | None:
@@ -148,13 +222,20 @@ class _Input(BaseModel):
     def _no_nul(cls, value: Any) -> Any:
         # PostgreSQL cannot store U+0000 in text; refuse it here, naming the field,
         # so every backend gives the same answer.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character (\\x00), which cannot be stored")
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                raise ValueError(problem)
         return value
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Built on first use, not at import (`defer_build`): a command that shows one kind of
+    # result does not pay for building every other (about 15 ms of each CLI command's
+    # start-up; benchmarks/bench_cli.py). Inputs stay eager: the server declares them
+    # as `Annotated[PostCreate | None, Body()]`, where pydantic refuses a deferred model
+    # with UnsupportedFieldAttributeWarning.
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 # --- users and collectives ----------------------------------------------------------------
@@ -317,6 +398,22 @@ class PostSummary(_Output):
     shares: list[Share] = Field(default_factory=list)
 
 
+#: The page size of a writer's listing when the caller names none.
+DEFAULT_PAGE_SIZE = 50
+#: The largest page a listing serves in one call.
+MAX_PAGE_SIZE = 200
+
+
+class PostPage(_Output):
+    """One page of the writer's posts, newest change first.
+
+    `next_cursor` is opaque: pass it back to get the page after this one; None when
+    this page is the last."""
+
+    items: list[PostSummary]
+    next_cursor: str | None = None
+
+
 class Revision(_Output):
     post_id: UUID
     version: int
@@ -365,6 +462,9 @@ class PublishResult(_Output):
     scheduled: bool
     outcomes: list[ShareOutcome]
     replayed: bool = False  # True when an idempotency key returned an earlier result
+    #: False when the post was already out as asked (live, or scheduled for the same
+    #: time) and no share was waiting: nothing was written, the version is unchanged.
+    changed: bool = True
 
 
 class ReviewItem(_Output):

@@ -40,6 +40,17 @@ def can_edit_post(*, is_author: bool) -> Decision:
     return ALLOW if is_author else _deny("only the post's author can change it")
 
 
+def can_delete_post(*, is_author: bool, status: PostStatus, ever_published: bool) -> Decision:
+    """Deleting is for drafts nobody else has seen: the author's own, never published.
+    Anything readers may have read is archived instead, so links and history hold."""
+    if not is_author:
+        return _deny("only the post's author can delete it")
+    if ever_published or status != PostStatus.DRAFT:
+        return _deny("it was published or scheduled, so readers may have seen it; "
+                     "archive it instead")
+    return ALLOW
+
+
 def can_share(*, is_author: bool, role: Role | None) -> Decision:
     if not is_author:
         return _deny("only the post's author can share it")

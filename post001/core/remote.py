@@ -36,6 +36,8 @@ from post001.core import credentials
 from post001.core.config import FeatureFlags
 from post001.core.errors import DatabaseError, NetworkError, PermissionDenied, Post001Error
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
     AuditEvent,
     Collective,
     CollectiveCreate,
@@ -44,6 +46,7 @@ from post001.core.models import (
     Membership,
     Post,
     PostCreate,
+    PostPage,
     PostStatus,
     PostSummary,
     PostUpdate,
@@ -54,8 +57,10 @@ from post001.core.models import (
     Role,
     User,
 )
+from post001.core.paging import check_limit
 from post001.core.servers import ServerEntry
 from post001.core.store import CollectiveSort, Store
+from post001.core.validation import parse
 
 API = "/api/v1"
 PAGE_SIZE = 200  # the server's cap; lists are fetched page by page up to it
@@ -311,7 +316,7 @@ class RemoteStore(Store):
 
     # --- posts --------------------------------------------------------------------------
     def create_post(self, data: PostCreate | None = None) -> Post:
-        data = data or PostCreate()
+        data = parse(PostCreate, data) if data is not None else PostCreate()
         body = data.model_dump(mode="json", exclude_unset=True)
         # A client-made id makes the create safe to repeat after a lost answer.
         body["id"] = str(data.id or uuid.uuid4())
@@ -322,8 +327,26 @@ class RemoteStore(Store):
         return self._one(Post, self._get(f"{API}/posts/{post_id}"))
 
     def list_posts(self, status: PostStatus | None = None) -> list[PostSummary]:
-        value = PostStatus(status).value if status is not None else None
-        return self._paged(PostSummary, f"{API}/posts", status=value)
+        out: list[PostSummary] = []
+        cursor: str | None = None
+        while True:
+            page = self.posts_page(MAX_PAGE_SIZE, cursor, status=status)
+            out.extend(page.items)
+            if page.next_cursor is None:
+                return out
+            cursor = page.next_cursor
+
+    def posts_page(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None, *,
+                   status: PostStatus | None = None) -> PostPage:
+        params: dict[str, Any] = {"limit": check_limit(limit)}
+        if cursor:
+            params["cursor"] = cursor
+        if status is not None:
+            params["status"] = PostStatus(status).value
+        return self._one(PostPage, self._get(f"{API}/posts", **params))
+
+    def delete_post(self, post_id: UUID) -> None:
+        self._request("DELETE", f"{API}/posts/{post_id}")
 
     def _save_headers(self, expected_version: int, save_id: UUID | None) -> dict[str, str]:
         return {"If-Match": f'"{int(expected_version)}"',
@@ -331,14 +354,18 @@ class RemoteStore(Store):
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                     save_id: UUID | None = None) -> Post:
-        body = changes.model_dump(mode="json", exclude_unset=True)
+        # Checked here as the server would: a value JSON cannot carry (metadata nested
+        # too deep, NaN) is the caller's ValidationError, not a serializer crash.
+        body = parse(PostUpdate, changes).model_dump(mode="json", exclude_unset=True)
         response = self._request("PATCH", f"{API}/posts/{post_id}", json=body,
                                  headers=self._save_headers(expected_version, save_id))
         return self._one(Post, response.json())
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                    save_id: UUID | None = None) -> int:
-        body = changes.model_dump(mode="json", exclude_unset=True)
+        # Checked here as the server would: a value JSON cannot carry (metadata nested
+        # too deep, NaN) is the caller's ValidationError, not a serializer crash.
+        body = parse(PostUpdate, changes).model_dump(mode="json", exclude_unset=True)
         response = self._request("PATCH", f"{API}/posts/{post_id}/draft", json=body,
                                  headers=self._save_headers(expected_version, save_id))
         return int(response.json()["version"])

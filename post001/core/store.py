@@ -16,6 +16,7 @@ from uuid import UUID
 
 from post001.core.config import FeatureFlags
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
     AuditEvent,
     Collective,
     CollectiveCreate,
@@ -24,6 +25,7 @@ from post001.core.models import (
     Membership,
     Post,
     PostCreate,
+    PostPage,
     PostStatus,
     PostSummary,
     PostUpdate,
@@ -124,7 +126,22 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def list_posts(self, status: PostStatus | None = None) -> list[PostSummary]:
-        """The user's own posts, newest change first."""
+        """All the user's own posts, newest change first. For a library of any size,
+        prefer `posts_page`, which reads one page."""
+
+    @abc.abstractmethod
+    def posts_page(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None, *,
+                   status: PostStatus | None = None) -> PostPage:
+        """One page of the user's own posts, newest change first (by updated_at, then
+        id), without their bodies. Pass the page's `next_cursor` back for the next one.
+        `limit` is 1..MAX_PAGE_SIZE; a malformed cursor is a ValidationError on
+        `cursor`. Posts saved between two calls move to the top and are not repeated."""
+
+    @abc.abstractmethod
+    def delete_post(self, post_id: UUID) -> None:
+        """Delete one of the user's own drafts that was never published (shares, history
+        and all; audited). A post that was ever published (or is scheduled) is refused
+        with a ValidationError: archive it instead."""
 
     @abc.abstractmethod
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,

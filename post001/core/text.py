@@ -29,3 +29,21 @@ def word_count(text: str) -> int:
 def excerpt(text: str, length: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
+def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
+    """`text` in at most `width` characters, cut at a word boundary and ended with `ellipsis`.
+
+    Whitespace runs fold to one space. A first word longer than `width` is the one case
+    cut inside a word (there is no boundary to cut at); every other cut falls between
+    words, so a column never shows half a word. '' when `width` is 0 or less.
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    if width <= len(ellipsis):
+        return ellipsis[:max(width, 0)]
+    room = width - len(ellipsis)
+    cut = flat[: room + 1].rfind(" ")  # a space at `room` means the word before fits whole
+    kept = flat[:cut].rstrip(" ·:,;-") if cut > 0 else ""
+    return (kept or flat[:room]) + ellipsis

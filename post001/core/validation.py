@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from post001.core.errors import ValidationError
+from post001.core.models import text_problem
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -68,3 +69,12 @@ def check_content(content: str, limit: int) -> None:
             field="content",
             details={"limit": limit, "size": len(content)},
         )
+
+
+def check_text(field: str, value: str) -> str:
+    """A lookup value (a search, a slug, a username) the database can take: NUL and lone
+    surrogates are refused here, naming the field, instead of failing in the driver."""
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(f"{field} {problem}.", field=field)
+    return value

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 50
+from post001.core.models import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "ServerSettings"]
 
 
 class ServerSettings(BaseSettings):

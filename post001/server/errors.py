@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from post001.core.errors import ConflictError, Post001Error, ValidationError
@@ -66,6 +67,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Seconds a client is asked to wait after a 503 (the database is unavailable).
+RETRY_AFTER_UNAVAILABLE = 2
+
+
 class PreconditionRequired(ValidationError):
     http_status = 428
 
@@ -98,6 +103,8 @@ async def _post001_error(request: Request, exc: Exception) -> JSONResponse:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
+    elif status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     if status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, status, exc.message)
     return error_response(exc, status, headers)
@@ -148,6 +155,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(err, status, dict(exc.headers or {}))
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error that escaped a store (sign-in and token checks talk to the database
+    directly): a value the database cannot take is the client's 422; anything else means
+    the database is unavailable, a 503 with Retry-After like every other route's."""
+    from post001.core.errors import DatabaseError
+
+    assert isinstance(exc, sa_exc.DBAPIError)
+    err: Post001Error
+    if isinstance(exc, sa_exc.DataError):
+        err = ValidationError("A value in the request cannot be stored or looked up.")
+        return error_response(err, 422)
+    err = DatabaseError("The database is unavailable; try again shortly.")
+    log.warning("%s %s -> 503: %s", request.method, request.url.path,
+                type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+    return error_response(err, 503, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not the client's doing: logged with the request id, reported without detail.
     request_id = getattr(request.state, "request_id", None)
@@ -162,4 +186,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Post001Error, _post001_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -57,7 +57,7 @@ SAVES = Counter(
     ["result"], registry=REGISTRY)
 PUBLISHES = Counter(
     "post001_publishes", "Publish requests by result: published, scheduled, replayed "
-    "(idempotent retry), refused, failed.", ["result"], registry=REGISTRY)
+    "(idempotent retry), unchanged (already out), refused, failed.", ["result"], registry=REGISTRY)
 PUBLISH_SHARES = Counter(
     "post001_publish_shares", "Shares as publishes left them, by share status.",
     ["status"], registry=REGISTRY)
@@ -129,6 +129,9 @@ def publish_succeeded(result: Any) -> None:
     """A PublishResult the API returned: its outcome and each share's status."""
     if getattr(result, "replayed", False):
         PUBLISHES.labels("replayed").inc()
+        return
+    if not getattr(result, "changed", True):
+        PUBLISHES.labels("unchanged").inc()
         return
     PUBLISHES.labels("scheduled" if result.scheduled else "published").inc()
     if not result.scheduled:

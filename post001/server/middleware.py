@@ -18,6 +18,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,9 +57,25 @@ class Metrics:
             return [s for s in self._samples if s.at >= cutoff]
 
 
-def _error_body(status: int, message: str, details: dict[str, Any]) -> bytes:
+def _error_body(status: int, message: str, details: dict[str, Any], field: str = "body"
+                ) -> bytes:
     return json.dumps({"error": {"category": "validation", "message": message,
-                                 "field": "body", "details": details}}).encode()
+                                 "field": field, "details": details}}).encode()
+
+
+def nul_in_url(scope: Scope) -> str | None:
+    """The URL part that carries a NUL character (`path`, or the query parameter's
+    name), or None. No database can look such a value up; refusing it here gives every
+    route the same 422 instead of a driver error."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "query"
+        return "query"
+    return None
 
 
 class GuardMiddleware:
@@ -77,6 +94,16 @@ class GuardMiddleware:
             (b"content-length", str(len(body)).encode()),
             (b"x-request-id", request_id.encode()),
             (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _refuse(self, send: Send, status: int, field: str, message: str,
+                      request_id: str) -> None:
+        body = _error_body(status, message, {}, field)
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
         ]})
         await send({"type": "http.response.body", "body": body})
 
@@ -103,6 +130,12 @@ class GuardMiddleware:
             await send(message)
 
         try:
+            bad = nul_in_url(scope)
+            if bad is not None:
+                status_holder[0] = 422
+                await self._refuse(send, 422, bad, f"{bad} contains a NUL character "
+                                   "(%00), which no value here may hold.", request_id)
+                return
             length = headers.get(b"content-length")
             if length is not None:
                 try:

@@ -10,9 +10,21 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from post001.core.models import REJECTION_REASON_MAX, Role, Username
+from post001.core.models import REJECTION_REASON_MAX, Role, Username, text_problem
+
+
+def _storable(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+#: Text that reaches the database as a lookup key: NUL is refused by name (422), not
+#: left to fail in the driver.
+Storable = AfterValidator(_storable)
 
 
 class _Body(BaseModel):
@@ -40,9 +52,9 @@ class Rejection(_Body):
 
 
 class TokenRequest(_Body):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-    name: Annotated[str, StringConstraints(max_length=100)] = ""
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), Storable]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), Storable]
+    name: Annotated[str, StringConstraints(max_length=100), Storable] = ""
     expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
 

@@ -22,6 +22,7 @@ from post001.core.clock import Clock, utcnow
 from post001.core.errors import DatabaseError, Post001Error
 from post001.tui.commands import Post001Commands
 from post001.tui.messages import DraftSaved, RecoveredFound, StoreFailed, StoreOpened
+from post001.tui.team import SignInNeeded, TeamModeMixin, TeamTarget, needs_sign_in
 
 if TYPE_CHECKING:
     from post001.core.config import Settings
@@ -37,7 +38,7 @@ DEFAULT_MAX_CONTENT = 200_000
 OPEN_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
-class Post001App(App[None]):
+class Post001App(TeamModeMixin, App[None]):
     """Write one post, publish it to many collectives."""
 
     TITLE = "post001"
@@ -46,7 +47,8 @@ class Post001App(App[None]):
     COMMANDS = App.COMMANDS | {Post001Commands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Shown by the dashboard as "q Quit"; shown here too, every footer said it twice.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
     ]
@@ -58,9 +60,12 @@ class Post001App(App[None]):
         clock: Clock = utcnow,
         *,
         demo: bool = False,
+        team: TeamTarget | None = None,
     ) -> None:
         super().__init__()
         self.store_factory = store_factory
+        #: The team server and how to sign in to it (post001/tui/team.py); None: a database.
+        self.team = team
         self._settings = settings
         self._settings_lock = threading.Lock()
         self.clock = clock
@@ -130,14 +135,20 @@ class Post001App(App[None]):
         self.count_recovered()
         attempt = 0
         while True:
+            store: Store | None = None
             try:
                 store = self.store_factory()
+                self.watch_team_store(store)
                 flags = store.flags()
                 max_collectives, max_content = store.limits()
                 multi = store.multi_collective()
                 me = store.me()
             except Exception as exc:
                 err = exc if isinstance(exc, Post001Error) else DatabaseError(str(exc))
+                self.close_team_store(store)
+                if self.team is not None and needs_sign_in(err):
+                    self.post_message(SignInNeeded(err))  # a sign-in, not a retry loop
+                    return
                 wait = OPEN_BACKOFF[min(attempt, len(OPEN_BACKOFF) - 1)]
                 attempt += 1
                 self.post_message(StoreFailed(err, wait))
@@ -186,7 +197,7 @@ class Post001App(App[None]):
     def _store_opened(self, event: StoreOpened) -> None:
         self.sub_title = (
             f"{self.username} · demo database" if self.demo
-            else f"{self.username} · {event.store.location}"
+            else self.team_subtitle(event.store) or f"{self.username} · {event.store.location}"
         )
         for screen in self.screen_stack:
             refresh = getattr(screen, "store_opened", None)
@@ -301,20 +312,38 @@ class Post001App(App[None]):
 
 
 def build_app(
-    store_factory: StoreFactory,
+    store_factory: StoreFactory | None,
     settings: Settings | None = None,
     clock: Clock = utcnow,
     *,
     demo: bool = False,
+    team: TeamTarget | None = None,
 ) -> Post001App:
-    """The one way to make the app: the CLI, the demo and the tests all come through here."""
-    return Post001App(store_factory, settings, clock, demo=demo)
+    """The one way to make the app: the CLI, the demo and the tests all come through here.
+    With `team` and no `store_factory`, the store is the team server's, with the offline
+    journal (post001/tui/team.py)."""
+    if store_factory is None:
+        assert team is not None, "a store factory or a team server"
+        target = team
+
+        def store_factory() -> Store:
+            return target.open(app.settings)
+
+    app = Post001App(store_factory, settings, clock, demo=demo, team=team)
+    return app
 
 
-def run_app(store_url: str | None = None, user: str | None = None) -> None:
-    """`post001` with no arguments: the TUI on the configured store.
+def run_app(store_url: str | None = None, user: str | None = None, *,
+            token_file: str | None = None, server: bool = False) -> None:
+    """`post001` with no arguments: the TUI on the configured store. `server`: the
+    store is a team server (a URL or a name from config.toml); the token comes from
+    core's one credentials order, `token_file` first (post001/core/credentials.py).
 
     The settings load in the start-up worker, just before the store opens."""
+    if server:
+        assert store_url is not None
+        build_app(None, team=TeamTarget(store_url, token_file=token_file, user=user)).run()
+        return
 
     def open_store() -> Store:
         from post001.core.api import connect

@@ -8,7 +8,8 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-#: (name, help, action, screen class name or "" for everywhere)
+#: (name, help, action, screen class name, "" for everywhere, or "team" for every
+#: screen of an app on a team server)
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("New post", "Write a new post", "app.new_post", ""),
     ("Dashboard", "Back to my posts and collectives", "app.dashboard", ""),
@@ -19,6 +20,13 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
      "app.recovered", ""),
     ("New collective", "Create a collective you own", "app.new_collective", ""),
     ("Preferences", "Theme, auto-save delay, picker filter", "app.preferences", ""),
+    ("Sign in", "Sign in to the team server", "app.sign_in", "team"),
+    ("Sign out", "Sign out of the team server (changes made offline stay here)",
+     "app.sign_out", "team"),
+    ("Offline conflicts", "Choose again for changes kept here that met newer versions",
+     "app.journal_conflicts", "team"),
+    ("Publish when back online", "Queue this post's publish until the server answers",
+     "app.publish_when_online", "team"),
     ("Help", "Every key", "app.help", ""),
     ("Quit", "Save the draft and quit", "app.quit", ""),
     ("Filter my posts", "Filter my posts by title", "screen.search", "DashboardScreen"),
@@ -44,8 +52,9 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
 class Post001Commands(Provider):
     def _available(self) -> Iterator[tuple[str, str, str]]:
         screen_name = type(self.screen).__name__
+        team = getattr(self.app, "team", None) is not None
         for name, help_text, action, where in COMMANDS:
-            if not where or where == screen_name:
+            if not where or where == screen_name or (where == "team" and team):
                 yield name, help_text, action
 
     def _runner(self, action: str) -> partial[Any]:

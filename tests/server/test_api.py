@@ -117,7 +117,7 @@ def test_a_client_made_id_is_taken_on_create_only(api: Any) -> None:
                  headers={**api.headers("bob"), "Idempotency-Key": "draft-1"}).json()
     assert bob["id"] != keyed[0]  # keys are per user
     listed = c.get("/api/v1/posts", headers=headers).json()
-    assert sorted(p["title"] for p in listed) == ["k", "t"]
+    assert sorted(p["title"] for p in listed["items"]) == ["k", "t"]
 
 
 @pytest.mark.parametrize("field,value", [
@@ -269,18 +269,34 @@ def test_publish_idempotency(api: Any) -> None:
     assert events == 1
 
 
-def test_pagination_is_capped(api: Any) -> None:
+def test_posts_are_paged_by_cursor_and_capped(api: Any) -> None:
     c, headers = api.client, api.headers("alice")
     ids = [c.post("/api/v1/posts", json={"title": f"p{i}"}, headers=headers).json()["id"]
            for i in range(5)]
     first = c.get("/api/v1/posts?limit=2", headers=headers).json()
-    second = c.get("/api/v1/posts?limit=2&offset=2", headers=headers).json()
-    rest = c.get("/api/v1/posts?limit=2&offset=4", headers=headers).json()
-    assert len(first) == len(second) == 2 and len(rest) == 1
-    assert {p["id"] for p in first + second + rest} == set(ids)
+    second = c.get("/api/v1/posts", params={"limit": 2, "cursor": first["next_cursor"]},
+                   headers=headers).json()
+    rest = c.get("/api/v1/posts", params={"limit": 2, "cursor": second["next_cursor"]},
+                 headers=headers).json()
+    assert len(first["items"]) == len(second["items"]) == 2 and len(rest["items"]) == 1
+    assert rest["next_cursor"] is None
+    listed = [p["id"] for p in first["items"] + second["items"] + rest["items"]]
+    assert listed == ids[::-1]
+    assert "content" not in first["items"][0]
     error = _error(c.get("/api/v1/posts?limit=201", headers=headers), 422)
     assert error["field"] == "limit" and "200" in error["message"]
+    bad = _error(c.get("/api/v1/posts?cursor=junk", headers=headers), 422)
+    assert bad["field"] == "cursor"
     assert len(api.store("alice").list_posts()) == 5
+
+
+def test_delete_a_draft_over_the_api(api: Any) -> None:
+    c, headers = api.client, api.headers("alice")
+    pid = c.post("/api/v1/posts", json={"title": "gone"}, headers=headers).json()["id"]
+    assert _error(c.delete(f"/api/v1/posts/{pid}", headers=api.headers("bob")), 404)
+    assert c.delete(f"/api/v1/posts/{pid}", headers=headers).status_code == 204
+    assert _error(c.delete(f"/api/v1/posts/{pid}", headers=headers), 404)
+    assert c.get("/api/v1/posts", headers=headers).json()["items"] == []
 
 
 def test_request_ids_reach_the_audit_trail(api: Any) -> None:

@@ -74,7 +74,7 @@ def test_login_with_a_token_file_persists_for_later_commands(
     assert made.exit_code == 0, made.output
     assert json.loads(made.stdout)["owner"] == "alice"
     listed = run("post", "list", "--json")
-    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+    assert listed.exit_code == 0 and json.loads(listed.stdout)["items"] == []
     who = run("whoami")
     assert who.exit_code == 0 and who.output.startswith("alice on ")
     out = run("logout", "--json")

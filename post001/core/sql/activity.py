@@ -19,6 +19,7 @@ from post001.core.sql import tables as t
 from post001.core.sql.base import (
     SqlBase,
 )
+from post001.core.validation import check_text
 
 
 class ActivityMixin(SqlBase):
@@ -69,7 +70,7 @@ class ActivityMixin(SqlBase):
             return events
 
     def search(self, query: str, *, limit: int = 50) -> list[PostSummary]:
-        query = query.strip()
+        query = check_text("query", query).strip()
         if not query:
             return []
         limit = max(1, min(limit, 200))
@@ -77,7 +78,7 @@ class ActivityMixin(SqlBase):
             if self._pg:
                 tsq = sa.func.websearch_to_tsquery("english", query)
                 vector: sa.ColumnElement[Any] = sa.literal_column("posts.search_vector")
-                q = (R.post_select()
+                q = (R.summary_select()
                      .where(t.posts.c.status == PostStatus.PUBLISHED.value,
                             vector.op("@@")(tsq), self._readable_clause())
                      .order_by(sa.func.ts_rank(vector, tsq).desc()).limit(limit))
@@ -86,7 +87,7 @@ class ActivityMixin(SqlBase):
                 match = _fts5_query(query)
                 if not match:
                     return []
-                q = (R.post_select()
+                q = (R.summary_select()
                      .join(sa.table("posts_fts"),
                            sa.literal_column("posts_fts.rowid") == sa.literal_column(
                                "posts.rowid"))

@@ -43,8 +43,9 @@ from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.drafts import DraftWriter
 from post001.core.sql.engine import begin_as
+from post001.core.sql.listing import ListingReader
 from post001.core.store import Store
-from post001.core.validation import parse
+from post001.core.validation import check_text, parse
 
 _ROLE_RANK_SQL = sa.case(
     {role.value: i for i, role in enumerate(Role)}, value=t.members.c.role, else_=99
@@ -130,6 +131,7 @@ class SqlBase(Store):
         self.request_id: str | None = None
         self._drafts = DraftWriter(engine)
         self._adopted: sa.Connection | None = None
+        self._listing = ListingReader(engine.dialect)
         self.location = engine.url.render_as_string(hide_password=True)
 
     @property
@@ -168,6 +170,11 @@ class SqlBase(Store):
             ) from err
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
             raise DatabaseError(f"The database is unavailable: {str(err.orig)[:200]}") from err
+        except sa_exc.DataError as err:
+            # A value the database cannot hold (the models should have caught it): the
+            # caller's input, not an outage, so never a 503 that invites retries.
+            raise ValidationError(f"A value could not be stored: {str(err.orig)[:200]}"
+                                  ) from err
         except sa_exc.DBAPIError as err:
             raise DatabaseError(f"The database refused the request: {str(err.orig)[:200]}"
                                 ) from err
@@ -205,6 +212,7 @@ class SqlBase(Store):
         )
 
     def _user_by_name(self, conn: sa.Connection, username: str) -> Any:
+        check_text("username", username)
         row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).first()
         if row is None:
             raise NotFoundError(f"There is no user named {username!r}.", field="username")
@@ -212,6 +220,7 @@ class SqlBase(Store):
 
     def _membership(self, conn: sa.Connection, slug: str) -> tuple[Any, Role]:
         """The collective and my role in it; NotFound for non-members (no leak)."""
+        check_text("collective", slug)
         row = conn.execute(
             sa.select(t.collectives, t.members.c.role)
             .join(t.members, sa.and_(t.members.c.collective_id == t.collectives.c.id,

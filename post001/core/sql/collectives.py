@@ -34,7 +34,7 @@ from post001.core.sql.base import (
     _new_id,
 )
 from post001.core.store import CollectiveSort
-from post001.core.validation import parse
+from post001.core.validation import check_text, parse
 
 
 class CollectivesMixin(SqlBase):
@@ -117,7 +117,7 @@ class CollectivesMixin(SqlBase):
             .join(t.members, t.members.c.collective_id == t.collectives.c.id)
             .where(t.members.c.member_id == self._user_id)
         )
-        if query.strip():
+        if check_text("query", query).strip():
             pattern = _like(query.strip())
             q = q.where(sa.or_(sa.func.lower(t.collectives.c.name).like(pattern, escape="\\"),
                                sa.func.lower(t.collectives.c.slug).like(pattern, escape="\\")))
@@ -245,7 +245,7 @@ class CollectivesMixin(SqlBase):
         with self._tx(read_only=True) as conn:
             coll, _ = self._membership(conn, slug)
             rows = conn.execute(
-                R.post_select()
+                R.summary_select()
                 .join(t.shares, t.shares.c.post_id == t.posts.c.id)
                 .where(t.shares.c.collective_id == coll.id,
                        t.shares.c.status == ShareStatus.PUBLISHED.value,

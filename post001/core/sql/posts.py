@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from post001.core import permissions
 from post001.core.errors import (
     ConflictError,
     DatabaseError,
@@ -19,14 +20,17 @@ from post001.core.errors import (
     ValidationError,
 )
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
     Post,
     PostCreate,
+    PostPage,
     PostStatus,
     PostSummary,
     PostUpdate,
     Revision,
     ShareStatus,
 )
+from post001.core.paging import check_limit, decode_cursor, encode_cursor
 from post001.core.revisions import revisions_to_keep, should_prune
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
@@ -34,7 +38,7 @@ from post001.core.sql.base import (
     SqlBase,
     _new_id,
 )
-from post001.core.text import post_slug
+from post001.core.text import post_slug, word_count
 from post001.core.validation import check_content, parse
 
 
@@ -74,6 +78,7 @@ class PostsMixin(SqlBase):
                 is_public=data.is_public, seo_title=data.seo_title,
                 meta_description=data.meta_description, thumbnail_url=data.thumbnail_url,
                 metadata=data.metadata, slug=post_slug(data.title, post_id),
+                word_count=word_count(data.content),
                 status=PostStatus.DRAFT.value,
                 publish_at=data.publish_at, created_at=now, updated_at=now, version=1,
             ))
@@ -97,12 +102,48 @@ class PostsMixin(SqlBase):
             return R.to_post(row, R.load_shares(conn, [row], self._user_id)[row.id])
 
     def list_posts(self, status: PostStatus | None = None) -> list[PostSummary]:
-        q = R.post_select().where(t.posts.c.author_id == self._user_id)
-        if status is not None:
-            q = q.where(t.posts.c.status == PostStatus(status).value)
-        q = q.order_by(t.posts.c.updated_at.desc())
         with self._tx(read_only=True) as conn:
-            return R.summaries(conn, conn.execute(q).all(), self._user_id)
+            return self._listing.read(conn, self._user_id, status=status, after=None,
+                                      limit=None)
+
+    def posts_page(self, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None, *,
+                   status: PostStatus | None = None) -> PostPage:
+        limit = check_limit(limit)
+        after = decode_cursor(cursor) if cursor else None
+        with self._tx(read_only=True) as conn:
+            items = self._listing.read(conn, self._user_id, status=status, after=after,
+                                       limit=limit + 1)
+        if len(items) <= limit:
+            return PostPage(items=items)
+        last = items[limit - 1]
+        return PostPage(items=items[:limit], next_cursor=encode_cursor(last.updated_at, last.id))
+
+    def delete_post(self, post_id: UUID) -> None:
+        with self._tx() as conn:
+            row = self._own_post(conn, post_id, lock=True)
+            # Unpublishing clears published_at, so the audit trail says whether readers
+            # ever had it (it is written in the same transaction as every publish).
+            ever_published = row.published_at is not None or conn.execute(
+                sa.select(t.audit.c.id).where(t.audit.c.post_id == post_id,
+                                              t.audit.c.action == "post.published").limit(1)
+            ).first() is not None
+            allowed = permissions.can_delete_post(
+                is_author=True, status=PostStatus(row.status), ever_published=ever_published)
+            if not allowed:
+                raise ValidationError(f"Post {post_id} cannot be deleted: {allowed.reason}.",
+                                      field="post_id")
+            shares = conn.execute(sa.select(t.shares.c.collective_id).where(
+                t.shares.c.post_id == post_id)).all()
+            conn.execute(t.shares.delete().where(t.shares.c.post_id == post_id))
+            conn.execute(t.revisions.delete().where(t.revisions.c.post_id == post_id))
+            conn.execute(t.posts.delete().where(t.posts.c.id == post_id))
+            self._audit(conn, [
+                *({"action": "share.removed", "post_id": post_id,
+                   "collective_id": s.collective_id, "old": {"status": "draft"}}
+                  for s in shares),
+                {"action": "post.deleted", "post_id": post_id,
+                 "old": {"title": row.title, "status": row.status}},
+            ])
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                     save_id: UUID | None = None) -> Post:
@@ -185,6 +226,8 @@ class PostsMixin(SqlBase):
                 raise ValidationError(f"{key}: may not be empty (null).", field=key)
         if "content" in values:
             check_content(values["content"], self._settings.max_content_chars)
+            # Stored with the text, in the same write, so listings never count words.
+            values["word_count"] = word_count(values["content"])
         if "post_type" in values:
             values["post_type"] = values["post_type"].value
         return values
@@ -288,7 +331,9 @@ class PostsMixin(SqlBase):
             # Keep the text being replaced, however recent the last snapshot is.
             self._snapshot(conn, current)
             saved = self._save(conn, post_id, {"title": rev.title, "subtitle": rev.subtitle,
-                                               "content": rev.content}, current.version)
+                                               "content": rev.content,
+                                               "word_count": word_count(rev.content)},
+                               current.version)
             self._audit(conn, [{"action": "post.restored", "post_id": post_id,
                                 "new": {"from_version": version, "version": saved.version}}])
             return self._post_out(conn, post_id)

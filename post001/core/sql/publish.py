@@ -119,6 +119,13 @@ class PublishMixin(SqlBase):
         # A post already out stays out: a publish time only schedules what is not live.
         scheduled = (not via_scheduler and post.status != PostStatus.PUBLISHED
                      and post.publish_at is not None and as_utc(post.publish_at) > now)
+        waiting = any(row.status == ShareStatus.DRAFT for row, _ in shares)
+        if (not via_scheduler and not waiting
+                and post.status == (PostStatus.SCHEDULED if scheduled
+                                    else PostStatus.PUBLISHED)):
+            # Already out as asked: publishing again writes nothing (no version bump that
+            # would turn open editors' next save into a false conflict, no second event).
+            return self._unchanged(post, shares)
         events: list[dict[str, Any]] = []
         extra = {"via": "scheduler"} if via_scheduler else {}
         changes: dict[str, Any] = {"version": post.version + 1, "updated_at": now}
@@ -182,6 +189,25 @@ class PublishMixin(SqlBase):
             outcomes=[ShareOutcome(collective=s.collective, collective_name=s.collective_name,
                                    status=s.status, rejection_reason=s.rejection_reason)
                       for s in out_shares],
+        )
+
+    def _unchanged(self, post: Any, shares: list[Any]) -> PublishResult:
+        out_shares = [
+            Share(collective_id=row.collective_id, collective=row.slug,
+                  collective_name=row.cname, status=ShareStatus(row.status),
+                  shared_by=post.author if row.shared_by == post.author_id else None,
+                  shared_at=row.shared_at, display_order=row.display_order,
+                  decided_by=row.decider, decided_at=row.decided_at,
+                  rejection_reason=row.rejection_reason)
+            for row, _ in shares
+        ]
+        return PublishResult(
+            post=R.to_post(post, out_shares),
+            scheduled=post.status == PostStatus.SCHEDULED,
+            outcomes=[ShareOutcome(collective=s.collective, collective_name=s.collective_name,
+                                   status=s.status, rejection_reason=s.rejection_reason)
+                      for s in out_shares],
+            changed=False,
         )
 
     def unpublish(self, post_id: UUID) -> Post:

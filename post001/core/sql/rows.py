@@ -16,9 +16,9 @@ from post001.core.models import (
     Role,
     Share,
     ShareStatus,
+    readable_metadata,
 )
 from post001.core.sql import tables as t
-from post001.core.text import word_count
 
 _sharer = t.users.alias("sharer")
 _decider = t.users.alias("decider")
@@ -29,6 +29,20 @@ POST_COLUMNS = [*t.posts.c, t.users.c.username.label("author")]
 
 def post_select() -> sa.Select[Any]:
     return sa.select(*POST_COLUMNS).join(t.users, t.users.c.id == t.posts.c.author_id)
+
+
+#: What a summary shows (and load_shares' read rules need): never the body.
+SUMMARY_COLUMNS = [
+    t.posts.c.id, t.posts.c.author_id, t.posts.c.title, t.posts.c.subtitle,
+    t.posts.c.status, t.posts.c.is_public, t.posts.c.version, t.posts.c.updated_at,
+    t.posts.c.published_at, t.posts.c.publish_at, t.posts.c.word_count,
+    t.users.c.username.label("author"),
+]
+
+
+def summary_select() -> sa.Select[Any]:
+    """Posts as listings show them, without reading content (stored word counts)."""
+    return sa.select(*SUMMARY_COLUMNS).join(t.users, t.users.c.id == t.posts.c.author_id)
 
 
 # Built once (aliases and joins cost more to construct than to run on SQLite).
@@ -115,7 +129,7 @@ def to_post(row: Any, shares: list[Share]) -> Post:
         seo_title=row.seo_title or "",
         meta_description=row.meta_description or "",
         thumbnail_url=row.thumbnail_url,
-        metadata=row.metadata or {},
+        metadata=readable_metadata(row.metadata),
         slug=row.slug or "",
         status=PostStatus(row.status),
         publish_at=row.publish_at,
@@ -139,7 +153,7 @@ def to_summary(row: Any, shares: list[Share]) -> PostSummary:
         updated_at=row.updated_at,
         published_at=row.published_at,
         publish_at=row.publish_at,
-        word_count=word_count(row.content or ""),
+        word_count=row.word_count,
         shares=shares,
     )
 

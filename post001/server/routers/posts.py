@@ -17,14 +17,16 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from fastapi import Body, Header, Path, Response, status
+from fastapi import Body, Header, Path, Query, Response, status
 
 from post001.core.errors import ConflictError
 from post001.core.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
     Post,
     PostCreate,
+    PostPage,
     PostStatus,
-    PostSummary,
     PostUpdate,
     Preflight,
     PublishResult,
@@ -88,10 +90,19 @@ def create_post(store: StoreDep, response: Response, principal: Principal,
     return etag(response, post)
 
 
-@router.get("/posts", response_model=list[PostSummary])
-def list_posts(store: StoreDep, page: PageDep, status: PostStatus | None = None
-               ) -> list[PostSummary]:
-    return page.cut(store.list_posts(status))
+@router.get("/posts", response_model=PostPage)
+def list_posts(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
+                                description=f"Page size (at most {MAX_PAGE_SIZE})")
+                     ] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200, description="The next_cursor "
+                                        "of the page before; none for the first page")
+                      ] = None,
+    status: PostStatus | None = None,
+) -> PostPage:
+    """The caller's posts, newest change first, one keyset page at a time."""
+    return store.posts_page(limit, cursor, status=status)
 
 
 @router.get("/posts/{post_id}", response_model=Post)
@@ -118,6 +129,14 @@ def save_draft(post_id: UUID, body: PostUpdate, store: StoreDep, response: Respo
                                save_id=save_id)
     response.headers["ETag"] = f'"{version}"'
     return SavedDraft(id=post_id, version=version)
+
+
+@router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT,
+               response_class=Response)
+def delete_post(post_id: UUID, store: StoreDep) -> Response:
+    """Delete a draft that was never published (422 for anything readers may have seen)."""
+    store.delete_post(post_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/posts/{post_id}/archive", response_model=Post)

@@ -24,18 +24,20 @@ COLLECTIVES_SHOWN = 50
 
 class DashboardScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Footer order: at 80 columns the tail is cut, so the daily keys come first.
         Binding("n", "app.new_post", "New post"),
         Binding("enter", "open", "Open", show=False),
         Binding("slash", "search", "Filter"),
         Binding("s", "app.search_published", "Search"),
-        Binding("d", "recovered", "Recovered drafts"),
         Binding("r", "app.reviews", "Reviews"),
+        Binding("d", "recovered", "Recovered drafts"),
+        Binding("q", "app.quit", "Quit"),
         Binding("c", "app.new_collective", "New collective"),
+        Binding("comma", "app.preferences", "Preferences"),
         Binding("u", "unpublish", "Unpublish", show=False),
         Binding("a", "archive", "Archive", show=False),
-        Binding("f5", "refresh", "Refresh"),
-        Binding("comma", "app.preferences", "Preferences"),
-        Binding("q", "app.quit", "Quit"),
+        # The list refreshes itself on return to this screen; f5 is in help (f1).
+        Binding("f5", "refresh", "Refresh", show=False),
         Binding("escape", "clear_search", show=False),
     ]
 

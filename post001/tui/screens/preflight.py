@@ -12,23 +12,36 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static
 
+from post001.core import labels
+from post001.core.errors import Post001Error
 from post001.core.models import Outcome, Post, Preflight, PublishResult
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
 from post001.tui.screens.base import BaseScreen
+from post001.tui.sizes import SizeClasses
 
 if TYPE_CHECKING:
     from post001.tui.screens.editor import EditorScreen
 
-OUTCOME_LABEL = {
-    Outcome.PUBLISH: ("publishes", "green"),
-    Outcome.REVIEW: ("goes to review", "yellow"),
-    Outcome.NOT_ALLOWED: ("not allowed", "red"),
-}
+#: "What happens" is never shortened; "Why" is, between words, and the highlighted row's
+#: full reason shows under the table.
+PLAN_COLUMNS = (
+    Column("name", "Collective", min=14, grow=2),
+    Column("slug", "Slug", min=8, grow=1, hide=3),
+    Column("role", "Your role", min=9, keep=True, hide=1),
+    Column("members", "Members", min=7, keep=True, hide=2, justify="right"),
+    Column("outcome", "What happens", keep=True),
+    Column("why", "Why", min=12, grow=4),
+)
+
+#: Said by the verdict; not repeated as a note.
+SHOWN_ELSEWHERE = ("no_collectives",)
 
 
 def apply_collectives(editor: EditorScreen, slugs: list[str]) -> None:
@@ -73,7 +86,9 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
         editor.app.push_screen(PublishSummaryScreen(result))
 
     def failed(error: Any) -> None:
-        editor.show_error(error, "publishing")
+        # Offline on a team server: the reason, and the explicit choice to queue it.
+        if not editor.papp.offer_publish_later(post_id, error, idempotency_key):
+            editor.show_error(error, "publishing")
         for screen in editor.app.screen_stack:
             if isinstance(screen, PreflightScreen):
                 screen.refresh_plan()
@@ -81,7 +96,7 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
     editor.call_store("publishing", publish, done, failed=failed)
 
 
-class PreflightScreen(BaseScreen):
+class PreflightScreen(SizeClasses, BaseScreen):
     """The publish panel for one post."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,61 +115,100 @@ class PreflightScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="preflight"):
-            yield Label("Ready to publish?", classes="dialog-title")
+        with VerticalScroll(id="preflight"):
             yield Static("Checking…", id="verdict")
-            yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
-            yield Label("Problems", classes="section-title")
+            yield FitTable(id="plan")
+            yield Static("", id="plan-detail", classes="hint")
+            yield Label("Blocking publication", classes="section-title", id="problems-title")
             yield Static("", id="problems")
+            yield Label("Good to know", classes="section-title", id="notes-title")
+            yield Static("", id="notes")
             yield Static("", id="reach")
-            with Horizontal(classes="buttons"):
-                yield Button("Publish (f9)", id="publish", variant="success", disabled=True)
-                yield Button("Collectives (f3)", id="collectives")
-                yield Button("Back (esc)", id="back")
-        yield Footer()
+        with Horizontal(classes="buttons"):
+            yield Button("Publish (f9)", id="publish", variant="success", disabled=True)
+            yield Button("Collectives (f3)", id="collectives")
+            yield Button("Back (esc)", id="back")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#plan", DataTable)
-        table.add_column("Collective", width=20)
-        table.add_column("Slug", width=16)
-        table.add_column("Your role", width=11)
-        table.add_column("Members", width=7)
-        table.add_column("What happens", width=14)
-        table.add_column("Why")
+        self.query_one("#plan", FitTable).set_columns(PLAN_COLUMNS)
+        for widget in ("#problems-title", "#problems", "#notes-title", "#notes"):
+            self.query_one(widget).display = False
         self.refresh_plan()
 
     def refresh_plan(self) -> None:
         post_id = self.post_id
-        self.call_store("checking the post", lambda s: s.preflight(post_id), self._show)
+        self.call_store("checking the post", lambda s: s.preflight(post_id), self._show,
+                        failed=self._plan_failed)
+
+    def _plan_failed(self, error: Post001Error) -> None:
+        # Offline on a team server: the reason, and the explicit choice to queue it.
+        if not self.papp.offer_publish_later(self.post_id, error, self.idempotency_key):
+            self.show_error(error, "checking the post")
 
     def _show(self, plan: Preflight) -> None:
         self.plan = plan
-        table = self.query_one("#plan", DataTable)
-        table.clear()
+        table = self.query_one("#plan", FitTable)
+        rows: list[tuple[str, dict[str, Cell]]] = []
         for item in plan.collectives:
-            label, style = OUTCOME_LABEL[item.outcome]
-            table.add_row(item.collective_name, Text(item.collective, style="cyan"),
-                          item.role.value if item.role else "—",
-                          Text(f"{item.member_count:,}", justify="right"),
-                          Text(label, style=style), item.reason or "")
-        problems = Text()
-        for error in plan.errors:
-            problems.append(f"✗ {error.message}\n", style="red")
-        for warning in plan.warnings:
-            problems.append(f"! {warning.message}\n", style="yellow")
-        if not plan.errors and not plan.warnings:
-            problems.append("None.", style="green")
-        self.query_one("#problems", Static).update(problems)
+            label = labels.OUTCOME[item.outcome]
+            rows.append((item.collective, {
+                "name": item.collective_name,
+                "slug": Text(item.collective, style="cyan"),
+                "role": item.role.value if item.role else "—",
+                "members": f"{item.member_count:,}",
+                "outcome": Text(label.text, style=label.style),
+                "why": Text(item.reason or "", style="dim" if not item.reason else ""),
+            }))
+        table.set_rows(rows)
+        table.display = bool(rows)
+        self._show_detail()
+        problems = Text("\n").join(Text(f"✗ {e.message}", style="red") for e in plan.errors)
+        notes = Text("\n").join(Text(f"• {w.message}", style="yellow") for w in plan.warnings
+                                if w.code not in SHOWN_ELSEWHERE)
+        for section, body in (("problems", problems), ("notes", notes)):
+            self.query_one(f"#{section}", Static).update(body)
+            self.query_one(f"#{section}", Static).display = bool(body)
+            self.query_one(f"#{section}-title").display = bool(body)
         self.query_one("#reach", Static).update(
             f"Estimated reach: {plan.reach:,} member{'s' * (plan.reach != 1)}")
-        verdict = self.query_one("#verdict", Static)
-        if plan.can_publish:
-            verdict.update(Text("Everything checks out: press f9 to publish.", style="green"))
-        else:
-            verdict.update(Text("Publishing is blocked until the problems below are fixed.",
-                                style="bold red"))
+        self.query_one("#verdict", Static).update(self._verdict(plan))
         self.query_one("#publish", Button).disabled = not plan.can_publish
         self.post_message(PreflightReady(plan))
+
+    @staticmethod
+    def _verdict(plan: Preflight) -> Text:
+        """One line that says what f9 does now; never both "ready" and a contradiction."""
+        if not plan.can_publish:
+            count = len(plan.errors)
+            return Text(f"Publishing is blocked: {count} problem{'s' * (count != 1)} to fix "
+                        "first (listed below).", style="bold red")
+        if not plan.collectives:
+            return Text("No collective selected: f9 publishes on your profile only. "
+                        "Press f3 to choose collectives.", style="bold yellow")
+        counts = {o: sum(1 for p in plan.collectives if p.outcome is o) for o in Outcome}
+        parts = [f"{counts[o]} {labels.OUTCOME[o].text}" for o in (Outcome.PUBLISH,
+                                                                    Outcome.REVIEW)
+                 if counts[o]]
+        return Text(f"Ready to publish: {' · '.join(parts)}. Press f9 to publish.",
+                    style="bold green")
+
+    @on(DataTable.RowHighlighted, "#plan")
+    def _show_detail(self) -> None:
+        detail = self.query_one("#plan-detail", Static)
+        table = self.query_one("#plan", FitTable)
+        plan = self.plan
+        if plan is None or not plan.collectives:
+            detail.display = False
+            return
+        item = plan.collectives[min(max(table.cursor_row, 0), len(plan.collectives) - 1)]
+        label = labels.OUTCOME[item.outcome]
+        text = Text(f"{item.collective_name}: ")
+        text.append(label.text, style=label.style)
+        if item.reason:
+            text.append(f", {item.reason}")
+        detail.update(text)
+        detail.display = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "publish":

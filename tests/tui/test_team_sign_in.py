@@ -1,0 +1,210 @@
+"""The app against a real team server (uvicorn on PostgreSQL): signing in from the app
+when the token is missing or refused, the header, and signing out from the palette."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import keyring
+import pytest
+import sqlalchemy as sa
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+from remote_support import PASSWORD, ensure_user, live_server, make_test_app, sign_in
+
+from post001.core import credentials, servers
+from post001.core.config import Settings
+from post001.tui.app import Post001App, build_app
+from post001.tui.screens.dashboard import DashboardScreen
+from post001.tui.screens.sign_in import SignInScreen
+from post001.tui.team import TeamTarget
+
+from .conftest import SIZE, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("not found")
+
+
+@pytest.fixture
+def use_keyring() -> Iterator[Any]:
+    original = keyring.get_keyring()
+
+    def install(backend: Any) -> Any:
+        keyring.set_keyring(backend)
+        return backend
+
+    yield install
+    keyring.set_keyring(original)
+
+
+@pytest.fixture
+def server(pg_url: str, clock: Any, admin: sa.Engine) -> Iterator[str]:
+    app = make_test_app(pg_url, clock)
+    with live_server(app) as url:
+        ensure_user(admin, "alice", clock)
+        yield url
+    app.state.ctx.close()
+
+
+@pytest.fixture
+def admin(pg_url: str) -> Iterator[sa.Engine]:
+    from post001.core.sql.engine import make_engine
+
+    engine = make_engine(pg_url, pool_size=1, max_overflow=2)
+    yield engine
+    engine.dispose()
+
+
+def token_for(url: str) -> str:
+    with httpx.Client(timeout=30) as client:
+        return sign_in(client, url, "alice")
+
+
+def host_port(url: str) -> str:
+    return url.removeprefix("http://")
+
+
+def team_app(url: str, **target: Any) -> Post001App:
+    return build_app(None, Settings(), team=TeamTarget(url, **target))
+
+
+async def type_into(pilot: Any, app: Post001App, selector: str, text: str) -> None:
+    field = app.screen.query_one(selector)
+    field.value = ""
+    field.focus()
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+async def test_no_token_opens_the_sign_in_screen_and_a_wrong_password_says_so(
+        server: str, use_keyring: Any) -> None:
+    backend = use_keyring(MemoryKeyring())
+    app = team_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        screen = app.screen
+        assert "not logged in" in str(screen.query_one("#sign-in-why").render())
+        assert screen.query_one("#server").value == server
+        await type_into(pilot, app, "#username", "alice")
+        await type_into(pilot, app, "#password", "not the password")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "Wrong username or password"
+                       in str(screen.query_one("#sign-in-message").render()))
+        assert app.screen is screen and backend.entries == {}
+        assert screen.query_one("#password").value == ""  # cleared for another try
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        assert isinstance(app.screen, DashboardScreen)
+        assert app.sub_title == f"alice @ {host_port(server)}"
+    token = backend.entries[(credentials.SERVICE, server)]
+    assert token and credentials.find_token(server) is not None
+    entry = servers.find(server)
+    assert entry.user == "alice" and entry.token_file is None  # the keyring holds it
+
+
+async def test_without_a_keyring_the_screen_offers_a_private_token_file(
+        server: str, use_keyring: Any, tmp_path: Path) -> None:
+    use_keyring(fail.Keyring())
+    app = team_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        screen = app.screen
+        await type_into(pilot, app, "#username", "alice")
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.query_one("#token-file-box").has_class("-shown"))
+        assert "no keyring on this machine" in str(screen.query_one("#no-keyring").render())
+        suggested = screen.query_one("#token-file").value
+        assert suggested.endswith(".token") and not Path(suggested).exists()
+        assert app.store is None  # the password was not sent yet
+        # A symbolic link in the token file's place is refused, not followed.
+        target = tmp_path / "elsewhere"
+        target.write_text("keep me")
+        link = tmp_path / "link.token"
+        link.symlink_to(target)
+        await type_into(pilot, app, "#token-file", str(link))
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "symbolic link"
+                       in str(screen.query_one("#sign-in-message").render()))
+        assert target.read_text() == "keep me"
+        chosen = tmp_path / "alice.token"
+        await type_into(pilot, app, "#token-file", str(chosen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        assert app.sub_title == f"alice @ {host_port(server)}"
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o600
+    assert servers.find(server).token_file == chosen  # later starts need no flag
+    found = credentials.find_token(servers.find(server))
+    assert found is not None and found.source == "recorded_file"
+
+
+async def test_a_token_file_signs_in_and_the_palette_signs_out(
+        server: str, use_keyring: Any, tmp_path: Path) -> None:
+    use_keyring(fail.Keyring())
+    token_file = tmp_path / "t.token"
+    token = token_for(server)
+    token_file.write_text(token)
+    os.chmod(token_file, 0o600)
+    app = team_app(server, token_file=str(token_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        assert app.sub_title == f"alice @ {host_port(server)}"
+        assert str(app.screen.query_one("HeaderTitle").render()).endswith(
+            f"alice @ {host_port(server)}")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"sign out")
+        await wait_for(pilot, lambda: any("Sign out" in str(o.prompt) for o in
+                                          app.screen.query("CommandList").first().options))
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        assert app.store is None and app.sub_title == "not signed in"
+    assert not token_file.exists()  # forgotten here
+    with httpx.Client(timeout=30) as client:  # and revoked on the server
+        response = client.get(f"{server}/api/v1/me",
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+
+
+async def test_a_refused_token_opens_the_sign_in_screen_with_the_reason(
+        server: str, use_keyring: Any, tmp_path: Path) -> None:
+    use_keyring(MemoryKeyring())
+    token_file = tmp_path / "old.token"
+    token_file.write_text("p001_not-a-real-token")
+    os.chmod(token_file, 0o600)
+    app = team_app(server, token_file=str(token_file))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        assert app.store is None
+        await type_into(pilot, app, "#username", "alice")
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        # The refused --token-file no longer comes first: the new token is used.
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        assert app.username == "alice"
