@@ -83,6 +83,24 @@ def test_a_save_is_one_connection_and_one_transaction(api: Any, watched: Transac
         assert not any(s.strip().upper() == "SELECT 1" for s in watched.statements)
 
 
+def test_the_hundredth_save_prunes_history_in_the_same_transaction(
+        api: Any, watched: Transactions) -> None:
+    """Pruning once ran in a second transaction after the save had committed: with no
+    free connection it failed, and a stored save was answered 503."""
+    headers = api.headers("alice")
+    post = _draft(api, headers)
+    with api.admin.begin() as conn:
+        conn.execute(sa.text("UPDATE posts SET version = 99 WHERE id = :id"),
+                     {"id": post["id"]})
+    watched.reset()
+    response = api.client.patch(f"/api/v1/posts/{post['id']}/draft", json={"content": "x"},
+                                headers={**headers, "If-Match": '"99"'})
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 100
+    assert watched.counts == {"checkout": 1, "begin": 1, "commit": 1}, watched.counts
+    assert any("FROM post_revisions" in s for s in watched.statements), watched.statements
+
+
 def test_get_and_publish_are_one_transaction_each(api: Any, watched: Transactions) -> None:
     headers = api.headers("alice")
     assert api.client.post("/api/v1/collectives", json={"slug": "one", "name": "One"},
