@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from post001.server.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ServerSettin
 from post001.server.middleware import Metrics
 
 T = TypeVar("T")
+log = logging.getLogger("post001.server")
 
 
 @dataclass
@@ -122,6 +124,9 @@ class RequestSession:
             self._conn, principal = open_transaction(
                 self.ctx.engine, None, lambda conn: auth.authenticate_in(conn, self.token, now))
         except sa_exc.SQLAlchemyError as err:
+            # Logged with its traceback (scrubbed: post001/core/logs.py) for the operator;
+            # the client gets 503 and retries.
+            log.warning("the database failed while checking a token", exc_info=True)
             raise DatabaseError(f"The database is unavailable: "
                                 f"{str(getattr(err, 'orig', err))[:200]}") from err
         self.principal = principal
