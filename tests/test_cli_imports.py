@@ -83,3 +83,16 @@ def test_every_mounted_command_loads_with_its_own_short_help(name: str) -> None:
     assert isinstance(command, click.Command)
     assert command.name == name
     assert command.get_short_help_str(limit=200) == short_help
+
+
+def test_the_terminal_app_starts_without_the_database_layer() -> None:
+    """The first frame needs the app and the dashboard only: settings, the store and the
+    palette's commands load later (post001/tui/app.py)."""
+    probe = ("import json, sys\nimport post001.tui.app, post001.tui.screens.dashboard\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _loaded(loaded, ("sqlalchemy", "pydantic", "pydantic_settings", "httpx",
+                            "post001.core.models", "post001.core.config",
+                            "post001.tui.commands", "post001.tui.screens.editor")) == []

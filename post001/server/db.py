@@ -1,20 +1,25 @@
 """The server's database connections.
 
-On PostgreSQL every transaction the server makes starts by switching, transaction-
-locally, to the application role (`post001_app`: owns no table, no BYPASSRLS) and to the
-acting user (`set_config('role', ...)`, `set_config('post001.user_id', ...)`, one
-statement; `post001.core.sql.engine.act_as`), so row-level security applies to every
-statement. Nothing is set for the session: behind PgBouncer in transaction pooling mode
-a server connection serves many clients, and must carry nothing from one to the next.
-For the same reason psycopg's prepared statements are off (PgBouncer before 1.21 cannot
-route them; the statements here are short, so they save little anyway).
+On PostgreSQL every transaction the server makes acts, transaction-locally, as the
+application role (`post001_app`: owns no table, no BYPASSRLS), so row-level security
+applies to every statement:
+- the store's transactions and the request's transaction set the role and the acting
+  user in their first statement (`post001.core.sql.engine.act_as`; for a request, in the
+  same statement as the token lookup: post001/server/context.py);
+- any other transaction on a server engine (`engine.begin()` anywhere in the server)
+  gets the role from a `begin` hook before its first statement, with no user.
+Nothing is set for the session: behind PgBouncer in transaction pooling mode a server
+connection serves many clients, and must carry nothing from one to the next. For the
+same reason psycopg's prepared statements are off (PgBouncer before 1.21 cannot route
+them; the statements here are short, so they save little anyway).
 
-The scheduler has its own small engine whose transactions also carry
-`post001.system = 'on'`: it must find every author's due posts (it then publishes each
-one as its author).
+The scheduler has its own small engine with no extra rights: it finds every author's
+due posts through the SECURITY DEFINER function `post001_due_posts`
+(0013_server_defence) and publishes each as its author.
 
-Pools are bounded and not pre-pinged: `begin_as` replaces a dead pooled connection and
-retries once instead (docs/server.md, "Scaling and performance", has the sizing rule).
+Pools are bounded and not pre-pinged: `open_transaction` replaces a dead pooled
+connection and retries once instead (docs/server.md, "Scaling and performance", has
+the sizing rule).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ import re
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from post001.core.sql.engine import (
+    IDENTITY_FIRST,
     ROLE_OPTION,
-    SYSTEM_OPTION,
     begin_as,
     make_engine,
     normalize_url,
@@ -48,7 +54,6 @@ def server_engine(
     url: str,
     *,
     app_role: str = "post001_app",
-    system: bool = False,
     pool_size: int = 10,
     max_overflow: int = 0,
     pool_timeout: float = 10.0,
@@ -62,11 +67,20 @@ def server_engine(
         return make_engine(url)
     if app_role and not _ROLE_RE.match(app_role):
         raise ValueError(f"not a role name: {app_role!r}")
-    return make_engine(
+    engine = make_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
         pool_pre_ping=False, connect_args={"prepare_threshold": None},
-        execution_options={ROLE_OPTION: app_role, SYSTEM_OPTION: system},
+        execution_options={ROLE_OPTION: app_role},
     )
+    if app_role:
+        as_app = f"SELECT set_config('role', '{app_role}', true)"
+
+        @event.listens_for(engine, "begin")
+        def _as_app_role(conn: sa.Connection) -> None:
+            if not conn.get_execution_options().get(IDENTITY_FIRST):
+                conn.exec_driver_sql(as_app)
+
+    return engine
 
 
 def admin_engine(url: str) -> sa.Engine:

@@ -22,11 +22,12 @@ from sqlalchemy.engine import make_url
 
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "post001_read_only"
-#: Execution options of a PostgreSQL engine (set by the server, post001/server/db.py):
-#: the role every transaction switches to, and whether it acts for the system (the
-#: scheduler). Both are applied transaction-locally by `act_as`.
+#: Execution option of a PostgreSQL engine (set by the server, post001/server/db.py):
+#: the role every transaction switches to, transaction-locally (`act_as`).
 ROLE_OPTION = "post001_act_as_role"
-SYSTEM_OPTION = "post001_act_as_system"
+#: Set on a connection whose transaction starts with `act_as` (or a statement that does
+#: its work): the server's `begin` hook then leaves the role to that statement.
+IDENTITY_FIRST = "post001_identity_first"
 
 
 def normalize_url(url: str) -> str:
@@ -53,8 +54,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        from post001.core.private import create_private_file
+
+        # A new database is private to its owner (0600, in a 0700 folder if made here).
+        create_private_file(Path(url.database).expanduser())
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -82,8 +86,6 @@ def identity_sql(conn: sa.Connection | sa.Engine) -> str:
     parts = ["set_config('post001.user_id', :post001_uid, true)"]
     if options.get(ROLE_OPTION):
         parts.insert(0, "set_config('role', :post001_role, true)")
-    if options.get(SYSTEM_OPTION):
-        parts.append("set_config('post001.system', 'on', true)")
     return "SELECT " + ", ".join(parts)
 
 
@@ -100,7 +102,7 @@ def act_as(conn: sa.Connection, user_id: UUID | str | None) -> None:
     """Who this PostgreSQL transaction acts as, in one statement, transaction-locally.
 
     Row-level security reads the user from `post001.user_id`; on the server the role
-    (and, for the scheduler, the system flag) comes with it. Nothing is set for the
+    comes with it. Nothing is set for the
     session, so a connection handed to another client by a transaction pooler
     (PgBouncer) carries nothing over."""
     if conn.dialect.name == "postgresql":
@@ -121,8 +123,7 @@ def open_transaction(engine: sa.Engine, user_id: UUID | str | None,
     run = first or (lambda c: act_as(c, user_id))
     for attempt in (1, 2):
         conn = engine.connect()
-        if read_only:
-            conn.execution_options(**{READ_ONLY: True})
+        conn.execution_options(**{IDENTITY_FIRST: True, READ_ONLY: read_only})
         try:
             conn.begin()
             return conn, run(conn)

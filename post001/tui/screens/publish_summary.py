@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from post001.core.models import PublishResult, ShareStatus
+from post001.core.text import quote_title
 from post001.tui.screens.base import BaseScreen
 
 RESULT_LABEL = {
@@ -37,10 +38,10 @@ class PublishSummaryScreen(BaseScreen):
         yield Header()
         with Vertical(id="summary"):
             if result.scheduled and post.publish_at is not None:
-                headline = (f"Scheduled: “{post.title}” goes out "
+                headline = (f"Scheduled: {quote_title(post.title)} goes out "
                             f"{post.publish_at.astimezone():%Y-%m-%d %H:%M}.")
             else:
-                headline = f"Published: “{post.title}”"
+                headline = f"Published: {quote_title(post.title)}"
             yield Label(headline, classes="dialog-title", id="headline")
             counts = {s: sum(1 for o in result.outcomes if o.status is s) for s in ShareStatus}
             yield Static(
