@@ -56,6 +56,13 @@ def test_two_users_interleaved_through_the_pooler_see_only_their_own_drafts(
         barrier = threading.Barrier(4)
 
         def work(user: str, lane: int) -> None:
+            try:
+                lane_work(user, lane)
+            except Exception as exc:  # reported by the assertion below
+                with lock:
+                    problems.append(f"{user} {lane}: {exc!r}")
+
+        def lane_work(user: str, lane: int) -> None:
             headers = {"Authorization": f"Bearer {tokens[user]}"}
             with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
                 post = client.post("/api/v1/posts", json={"title": f"{user} {lane}"}).json()
@@ -74,7 +81,7 @@ def test_two_users_interleaved_through_the_pooler_see_only_their_own_drafts(
                         r = client.get("/api/v1/posts", params={"status": "draft"})
                         if r.status_code == 200:
                             with lock:
-                                seen = {p["id"] for p in r.json()}
+                                seen = {p["id"] for p in r.json()["items"]}
                                 foreign = seen - mine[user]
                                 if foreign:
                                     problems.append(f"{user} listed {sorted(foreign)}")
