@@ -123,7 +123,8 @@ def create_app(
     for module in (me, collectives, posts, activity, auth, health, metrics_route):
         app.include_router(module.router)
     app.add_middleware(GuardMiddleware, max_body_bytes=server.max_body_bytes,
-                       metrics=ctx.metrics, max_header_count=server.max_header_count)
+                       metrics=ctx.metrics, max_header_count=server.max_header_count,
+                       max_header_bytes=server.max_header_bytes)
     return app
 
 
