@@ -19,6 +19,7 @@ bench:
 	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_journal.py
 	$(PY) benchmarks/bench_listing.py
+	$(PY) benchmarks/bench_cli.py
 
 fmt:
 	$(PY) -m ruff check --fix post001 tests benchmarks migrations

@@ -22,6 +22,18 @@ def post_slug(title: str, post_id: UUID) -> str:
     return f"{slugify(title) or 'untitled'}-{post_id.hex[:8]}"
 
 
+_DOUBLE_QUOTES = frozenset('"“”„«»')
+
+
+def quote_title(title: str, *, untitled: str = "Untitled") -> str:
+    """A title in curly quotes that never nest: double ones, or single ones when the
+    title holds double quotes itself (tests/test_messages.py shows both)."""
+    text = title.strip() or untitled
+    if _DOUBLE_QUOTES.isdisjoint(text):
+        return f"\u201c{text}\u201d"
+    return f"\u2018{text}\u2019"
+
+
 def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 

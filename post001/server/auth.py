@@ -11,12 +11,13 @@ the database owner and uses plain SQL on the same tables.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import secrets
 import threading
-import time
 import uuid
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from post001.core.clock import as_utc
-from post001.core.errors import NotFoundError, PermissionDenied, ValidationError
+from post001.core.errors import NotFoundError, PermissionDenied, Post001Error, ValidationError
 from post001.core.models import User, UserCreate
 from post001.core.validation import parse
 
@@ -184,30 +185,39 @@ def authenticate(engine: sa.Engine, token: str | None, now: datetime) -> Princip
     return Principal(user_id=row.user_id, username=row.username, token_id=row.token_id)
 
 
-class LoginLimiter:
-    """At most N failed sign-ins per (client, username) per minute, per process."""
+class ServerBusy(Post001Error):
+    """503: every password check slot is taken (each argon2 check holds 64 MiB)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    category = "network"
+    http_status = 503
+    title = "Server busy"
+    default_actions = ("Wait a moment and try again.",)
 
-    def check(self, client: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = self._failures.get((client, username))
-            if recent is None:
-                return
-            while recent and recent[0] < now - 60:
-                recent.popleft()
-            if len(recent) >= self.per_minute:
-                raise TooManyAttempts(max(1, int(60 - (now - recent[0])) + 1))
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"The server is busy checking other sign-ins; try again in {retry_after} s.",
+            details={"retry_after": retry_after})
+        self.retry_after = retry_after
 
-    def failed(self, client: str, username: str) -> None:
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()  # bounded memory under a spray of names
-            self._failures.setdefault((client, username), deque()).append(time.monotonic())
+
+class VerifyGate:
+    """At most `slots` password verifications at once in this process (argon2 takes
+    64 MiB and a core for each); a caller waits up to `wait_seconds` for a slot, then
+    gets ServerBusy (503 with Retry-After). Memory stays bounded whatever the load."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._semaphore.acquire(timeout=self.wait_seconds):
+            raise ServerBusy(max(1, math.ceil(self.wait_seconds)))
+        try:
+            yield
+        finally:
+            self._semaphore.release()
 
 
 def login(
@@ -218,6 +228,7 @@ def login(
     now: datetime,
     name: str = "",
     expires_at: datetime | None = None,
+    gate: VerifyGate | None = None,
 ) -> dict[str, Any]:
     """Check a password and issue a new token (returned once, stored only as a hash)."""
     with engine.begin() as conn:
@@ -230,7 +241,8 @@ def login(
                 .join(user_passwords, user_passwords.c.user_id == _users.c.id)
                 .where(_users.c.username == username)
             ).first()
-    ok = verify_password(row.password_hash if row else None, password)
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        ok = verify_password(row.password_hash if row else None, password)
     if row is None or not ok:
         raise AuthError("Wrong username or password.")
     with engine.begin() as conn:
@@ -238,6 +250,39 @@ def login(
         token, token_id = _insert_token(conn, row.user_id, name, now, expires_at)
     return {"token": token, "id": token_id, "name": name, "username": username,
             "expires_at": expires_at}
+
+
+def change_password(engine: sa.Engine, principal: Principal, current: str, new: str, *,
+                    now: datetime, gate: VerifyGate | None = None) -> int:
+    """The signed-in user's own change: the current password must be right; every other
+    token of theirs is revoked (the one making the change stays). Returns how many."""
+    check_password_rules(new)
+    with engine.begin() as conn:
+        if _pg(conn):
+            row = conn.execute(sa.text("SELECT * FROM post001_password_lookup(:u)"),
+                               {"u": principal.username}).first()
+        else:
+            row = conn.execute(
+                sa.select(user_passwords.c.user_id, user_passwords.c.password_hash)
+                .where(user_passwords.c.user_id == principal.user_id)).first()
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        ok = verify_password(row.password_hash if row else None, current)
+    if row is None or not ok or row.user_id != principal.user_id:
+        raise PermissionDenied("current_password: that is not your current password.",
+                               field="current_password")
+    hashed = hash_password(new)
+    with engine.begin() as conn:
+        if _pg(conn):
+            _act_as(conn, principal.user_id)
+            return int(conn.execute(
+                sa.text("SELECT post001_change_password(:h, :keep, :now)"),
+                {"h": hashed, "keep": principal.token_id, "now": now}).scalar() or 0)
+        conn.execute(user_passwords.update()
+                     .where(user_passwords.c.user_id == principal.user_id)
+                     .values(password_hash=hashed, updated_at=now))
+        return int(conn.execute(api_tokens.update().where(
+            api_tokens.c.user_id == principal.user_id, api_tokens.c.revoked_at.is_(None),
+            api_tokens.c.id != principal.token_id).values(revoked_at=now)).rowcount)
 
 
 def _insert_token(conn: sa.Connection, user_id: UUID, name: str, now: datetime,
@@ -302,7 +347,9 @@ def add_user(engine: sa.Engine, username: str, password: str, *, now: datetime,
                 created_at=created_at)
 
 
-def set_password(engine: sa.Engine, username: str, password: str, *, now: datetime) -> None:
+def set_password(engine: sa.Engine, username: str, password: str, *, now: datetime) -> int:
+    """A new password; every token the user holds is revoked in the same transaction
+    (whoever had one signs in again with the new password). Returns how many."""
     check_password_rules(password)
     hashed = hash_password(password)
     with engine.begin() as conn:
@@ -312,6 +359,9 @@ def set_password(engine: sa.Engine, username: str, password: str, *, now: dateti
         conn.execute(user_passwords.delete().where(user_passwords.c.user_id == row.id))
         conn.execute(user_passwords.insert().values(user_id=row.id, password_hash=hashed,
                                                     updated_at=now))
+        return int(conn.execute(api_tokens.update().where(
+            api_tokens.c.user_id == row.id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)).rowcount)
 
 
 def issue_token(engine: sa.Engine, username: str, *, now: datetime, name: str = "",

@@ -25,6 +25,7 @@ from post001.core.sql.store import SqlStore
 from post001.server import auth
 from post001.server.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ServerSettings
 from post001.server.middleware import Metrics
+from post001.server.throttle import SigninDefence
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ class ServerContext:
     flags: FeatureFlags
     clock: Clock
     metrics: Metrics
-    limiter: auth.LoginLimiter
+    signin: SigninDefence
     owns_engines: bool = True
     rls: bool | None = None
     _inflight: set[tuple[UUID, str]] = field(default_factory=set)

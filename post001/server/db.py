@@ -5,8 +5,8 @@ the application role (`post001_app`: owns no table, no BYPASSRLS), so row-level
 security applies to every statement, including the auto-save fast path that talks to
 the driver directly. The acting user is set per transaction by the store
 (`set_config('post001.user_id', ..., true)`). The scheduler has its own small engine
-whose connections also carry `post001.system = 'on'`: it must find every author's due
-posts (it then publishes each one as its author).
+with no extra rights: it finds every author's due posts through the SECURITY DEFINER
+function `post001_due_posts` (0013_server_defence) and publishes each as its author.
 """
 
 from __future__ import annotations
@@ -54,8 +54,6 @@ def server_engine(
         try:
             if app_role:
                 cur.execute(f'SET ROLE "{app_role}"')
-            if system:
-                cur.execute("SET post001.system = 'on'")
         finally:
             cur.close()
         dbapi_conn.commit()  # session-level settings survive only a committed transaction

@@ -79,9 +79,11 @@ def nul_in_url(scope: Scope) -> str | None:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics,
+                 max_header_count: int = 100) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_count = max_header_count
         self.metrics = metrics
 
     async def _too_large(self, send: Send, size: int | None, request_id: str) -> None:
@@ -130,6 +132,12 @@ class GuardMiddleware:
             await send(message)
 
         try:
+            count = len(scope.get("headers") or [])
+            if count > self.max_header_count:
+                status_holder[0] = 431
+                await self._refuse(send, 431, "headers", f"The request has {count} headers; "
+                                   f"the limit is {self.max_header_count}.", request_id)
+                return
             bad = nul_in_url(scope)
             if bad is not None:
                 status_holder[0] = 422

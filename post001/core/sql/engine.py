@@ -44,8 +44,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        from post001.core.private import create_private_file
+
+        # A new database is private to its owner (0600, in a 0700 folder if made here).
+        create_private_file(Path(url.database).expanduser())
     engine = sa.create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -38,6 +38,24 @@ from post001.core.sql.base import (
 )
 
 
+def due_posts(conn: sa.Connection, now: datetime) -> list[Any]:
+    """(id, author_id, publish_at) of every author's scheduled posts due by `now`.
+
+    On PostgreSQL through the SECURITY DEFINER function `post001_due_posts`
+    (migrations/versions/0013_server_defence.py): the server's role sees no other
+    author's drafts, and no session setting widens that; this one question is all the
+    scheduler may ask across authors. Each post is then published as its author."""
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(sa.text(
+            "SELECT id, author_id, publish_at FROM post001_due_posts(:now)"),
+            {"now": now}).all())
+    return list(conn.execute(
+        sa.select(t.posts.c.id, t.posts.c.author_id, t.posts.c.publish_at)
+        .where(t.posts.c.status == PostStatus.SCHEDULED.value,
+               t.posts.c.publish_at <= now)
+        .order_by(t.posts.c.publish_at)).all())
+
+
 class PublishMixin(SqlBase):
     def preflight(self, post_id: UUID) -> Preflight:
         with self._tx(read_only=True) as conn:
@@ -240,12 +258,7 @@ class PublishMixin(SqlBase):
         (its status is no longer 'scheduled') is skipped, so it is published once."""
         now = as_utc(now) if now else self._now()
         with self._tx(read_only=True) as conn:
-            due = conn.execute(
-                sa.select(t.posts.c.id, t.posts.c.author_id)
-                .where(t.posts.c.status == PostStatus.SCHEDULED.value,
-                       t.posts.c.publish_at <= now)
-                .order_by(t.posts.c.publish_at)
-            ).all()
+            due = [(r.id, r.author_id) for r in due_posts(conn, now)]
         published: list[UUID] = []
         for post_id, author_id in due:
             with self._tx(as_user=author_id) as conn:

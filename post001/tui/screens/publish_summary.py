@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Label, Static
 
 from post001.core import labels
 from post001.core.models import PublishResult, ShareStatus
+from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
@@ -41,10 +42,10 @@ class PublishSummaryScreen(SizeClasses, BaseScreen):
         yield Header()
         with Vertical(id="summary"):
             if result.scheduled and post.publish_at is not None:
-                headline = (f"Scheduled: “{post.title}” goes out "
+                headline = (f"Scheduled: {quote_title(post.title)} goes out "
                             f"{post.publish_at.astimezone():%Y-%m-%d %H:%M}.")
             else:
-                headline = f"Published: “{post.title}”"
+                headline = f"Published: {quote_title(post.title)}"
             yield Label(headline, classes="dialog-title", id="headline")
             tally = share_summary_text(result.outcomes) if result.outcomes else Text()
             if result.replayed:
