@@ -31,7 +31,6 @@ from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import RecoveredLoaded, RecoveredRestored
 from post001.tui.screens.base import BaseModal, BaseScreen
 from post001.tui.sizes import SizeClasses
-from post001.tui.widgets import short_time
 
 if TYPE_CHECKING:
     from post001.core.errors import Post001Error
@@ -159,13 +158,12 @@ class RecoveredScreen(SizeClasses, BaseScreen):
     def _loaded(self, event: RecoveredLoaded) -> None:
         self.drafts = event.drafts
         table = self.query_one("#recovered-list", FitTable)
-        now = self.papp.clock()
         rows: list[tuple[str, dict[str, Cell]]] = []
         for draft in self.drafts:
             title = str(draft["fields"].get("title") or "")
             rows.append((draft["key"], {
                 "title": Text(title or "Untitled", style="" if title else "dim italic"),
-                "when": short_time(draft["when"], now),
+                "when": f"{draft['when'].astimezone():%Y-%m-%d %H:%M}",
                 "why": draft["reason"],
             }))
         table.set_rows(rows)
