@@ -284,7 +284,7 @@ def test_preflight_mixes_publish_review_and_not_allowed(world: Cli) -> None:
     assert plan["can_publish"] is False
     assert [e["collective"] for e in plan["errors"]] == ["bob-private"]
     assert {w["collective"] for w in plan["warnings"]} >= {"strict-bakers", "contrib-club"}
-    assert plan["reach"] == 2 + 2 + 2  # bob and alice in each allowed collective
+    assert plan["reach"] == 1  # bob, in each allowed collective, counted once; not alice
 
     human = world.run("post", "preflight", post["id"]).stdout
     assert "not allowed" in human and "goes to review" in human and "Cannot publish" in human

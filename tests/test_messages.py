@@ -216,3 +216,16 @@ def test_data_directory_database_and_recovery_files_are_private(tmp_path: Path) 
     assert kept is not None and _mode(kept) == 0o600 and _mode(kept.parent) == 0o700
     for extra in home.glob("post001.db-*"):
         assert _mode(extra) == 0o600, extra
+
+
+# --- audit in words ------------------------------------------------------------------------
+
+def test_audit_text_is_readable_lines_with_usernames(cli: Cli) -> None:
+    cli.json("collective", "create", "tech", "--name", "Tech")
+    cli.json("post", "new", "--title", "Bob\u2019s bread")
+    text = cli.run("audit").stdout
+    lines = text.splitlines()
+    assert any("post.created" in line and "title Bob\u2019s bread" in line for line in lines)
+    assert any("member.added in tech: user alice, role owner" in line for line in lines), text
+    [alice] = [u["id"] for u in cli.json("user", "list") if u["username"] == "alice"]
+    assert "\\u2019" not in text and alice not in text and "{" not in text

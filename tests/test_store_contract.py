@@ -1,7 +1,7 @@
 """The store contract: every backend (SQLite, PostgreSQL, the remote API) passes these.
 
 Each test builds its own little world through the public Store interface only, acting
-as several users, and checks DOMAIN.md's rules and the original system's bugs.
+as several users, and checks docs/product.md's rules and the original system's bugs.
 """
 
 from __future__ import annotations

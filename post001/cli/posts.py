@@ -351,7 +351,8 @@ def _show_preflight(plan: Preflight) -> None:
         click.echo(f"error: {problem.message}")
     for problem in plan.warnings:
         click.echo(f"warning: {problem.message}")
-    click.echo(f"reach: about {plan.reach:,} members")
+    click.echo(f"reach: {plan.reach:,} {'person' if plan.reach == 1 else 'people'} besides "
+               "you (distinct members of the collectives it goes to)")
     click.echo("Ready to publish." if plan.can_publish else "Cannot publish yet.")
 
 

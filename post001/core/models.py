@@ -444,6 +444,9 @@ class Preflight(_Output):
     can_publish: bool
     errors: list[Problem]
     warnings: list[Problem]
+    #: The people it reaches: distinct members of the collectives it would go to, the
+    #: author aside (the store counts them; post001.core.publishing.preflight alone can
+    #: only add member counts up, an upper bound for previews).
     reach: int
     collectives: list[CollectivePlan]
 

@@ -170,7 +170,7 @@ def can_remove_member(*, actor_role: Role | None, target_role: Role, is_self: bo
 # --- audit --------------------------------------------------------------------------------
 
 
-#: Audit actions about a post's selection of collectives (DOMAIN.md: a draft's
+#: Audit actions about a post's selection of collectives (docs/product.md: a draft's
 #: selection is its author's business until it is published).
 SELECTION_ACTIONS = ("share.added", "share.removed")
 

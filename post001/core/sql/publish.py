@@ -19,6 +19,7 @@ from post001.core.errors import (
     ValidationError,
 )
 from post001.core.models import (
+    Outcome,
     Post,
     PostStatus,
     Preflight,
@@ -61,7 +62,23 @@ class PublishMixin(SqlBase):
         with self._tx(read_only=True) as conn:
             post = self._own_post(conn, post_id)
             targets = self._targets(conn, post.id, as_user=post.author_id)
-            return self._plan(post, [target for _, target in targets])
+            plan = self._plan(post, [target for _, target in targets])
+            reaching = {p.collective for p in plan.collectives
+                        if p.outcome is not Outcome.NOT_ALLOWED}
+            ids = [row.collective_id for row, target in targets if target.slug in reaching]
+            return plan.model_copy(update={"reach": self._reach(conn, ids, post.author_id)})
+
+    def _reach(self, conn: sa.Connection, collective_ids: list[UUID], author_id: UUID
+               ) -> int:
+        """The people the post reaches: distinct members of those collectives, the author
+        aside (someone in three of them is one reader, not three). One query."""
+        if not collective_ids:
+            return 0
+        m = t.members.c
+        return int(conn.execute(
+            sa.select(sa.func.count(sa.distinct(m.member_id)))
+            .where(m.collective_id.in_(collective_ids), m.member_id != author_id)
+        ).scalar_one())
 
     def _plan(self, post: Any, targets: Sequence[publishing.Target]) -> Preflight:
         return publishing.preflight(

@@ -1,4 +1,4 @@
-"""Liveness and the seed's post-creation health report (DOMAIN.md "Health and metrics")."""
+"""Liveness and the post-creation health report (docs/product.md, "Health")."""
 
 from __future__ import annotations
 

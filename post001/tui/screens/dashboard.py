@@ -205,7 +205,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
                 "any number of [i]collectives[/i] (group publications).\n"
                 "You are not in any collective yet. Create one now (press [b]c[/b]) and "
                 "you become its owner, or ask an owner or admin of an existing one to add "
-                f"you as [b]{name}[/b].\n"
+                f"you: your username is [b]{name}[/b].\n"
                 "You can already write: press [b]n[/b] for a new post; it saves itself.")
             button.display = True
             welcome.display = True
