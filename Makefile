@@ -18,6 +18,8 @@ bench:
 	$(PY) benchmarks/bench_tui.py
 	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_journal.py
+	$(PY) benchmarks/bench_listing.py
+	$(PY) benchmarks/bench_cli.py
 
 fmt:
 	$(PY) -m ruff check --fix post001 tests benchmarks migrations

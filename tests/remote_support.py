@@ -69,12 +69,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def live_server(app: Any) -> Iterator[str]:
-    """A real uvicorn (HTTP over TCP, lifespan and scheduler included) on loopback."""
+    """A real uvicorn (HTTP over TCP, lifespan and scheduler included) on loopback, run
+    with the options `post001 serve` uses (timeouts, header limits, no proxy headers)."""
     import uvicorn
+
+    from post001.server.http import uvicorn_options
 
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", access_log=False)
+                            lifespan="on", access_log=False,
+                            **uvicorn_options(getattr(getattr(app.state, "ctx", None),
+                                                      "server", None)))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

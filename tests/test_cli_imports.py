@@ -68,8 +68,10 @@ def test_listing_posts_loads_its_command_and_the_store_only(tmp_path: Path) -> N
     loaded = _modules_after("post", "list", "--json", "--db", url, "--as", "alice")
     assert "post001.cli.posts" in loaded and "sqlalchemy" in loaded
     # The schema check reads one row; Alembic loads only when a migration must run.
-    assert _loaded(loaded, ("alembic", "textual", "httpx", "yaml", "psycopg", "keyring",
-                            "post001.tui", "post001.server")) == []
+    # The tables are SQLAlchemy Core (post001/core/sql/tables.py): no ORM, no SQLModel.
+    assert _loaded(loaded, ("alembic", "sqlmodel", "sqlalchemy.orm", "textual", "httpx",
+                            "yaml", "psycopg", "keyring", "post001.tui",
+                            "post001.server")) == []
     others = {module for module, _, _ in commands.WRITER_COMMANDS.values()}
     assert _loaded(loaded, tuple(others - {"post001.cli.posts"})) == []
 
@@ -81,3 +83,16 @@ def test_every_mounted_command_loads_with_its_own_short_help(name: str) -> None:
     assert isinstance(command, click.Command)
     assert command.name == name
     assert command.get_short_help_str(limit=200) == short_help
+
+
+def test_the_terminal_app_starts_without_the_database_layer() -> None:
+    """The first frame needs the app and the dashboard only: settings, the store and the
+    palette's commands load later (post001/tui/app.py)."""
+    probe = ("import json, sys\nimport post001.tui.app, post001.tui.screens.dashboard\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    loaded = set(json.loads(out.stdout))
+    assert _loaded(loaded, ("sqlalchemy", "pydantic", "pydantic_settings", "httpx",
+                            "post001.core.models", "post001.core.config",
+                            "post001.tui.commands", "post001.tui.screens.editor")) == []

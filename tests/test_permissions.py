@@ -1,7 +1,7 @@
-"""Every cell of DOMAIN.md's permission table, plus property tests for its invariants.
+"""Every cell of docs/product.md's permission table, plus property tests for its invariants.
 
-The expected tables below are written by hand from DOMAIN.md ("Permissions"), never
-computed from `post001.core.permissions`: if the code and the brief disagree, a cell fails.
+The expected tables below are written by hand from docs/product.md ("Permissions"), never
+computed from `post001.core.permissions`: if the code and the page disagree, a cell fails.
 """
 
 from __future__ import annotations

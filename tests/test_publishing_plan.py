@@ -1,4 +1,4 @@
-"""Preflight: per-collective outcome, blocking errors, warnings, reach (DOMAIN.md, step 4)."""
+"""Preflight: per-collective outcome, blocking errors, warnings, reach (docs/product.md, step 4)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def codes(problems) -> list[str]:
 
 # --- per collective ------------------------------------------------------------------------
 
-# (role, require_approval) -> outcome, written from DOMAIN.md's "resulting share status".
+# (role, require_approval) -> outcome, written from docs/product.md's permission table
+# ("the share's status when the post is published").
 OUTCOMES = {
     ("owner", False): "publish", ("owner", True): "publish",
     ("admin", False): "publish", ("admin", True): "publish",

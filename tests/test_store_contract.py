@@ -1,7 +1,7 @@
 """The store contract: every backend (SQLite, PostgreSQL, the remote API) passes these.
 
 Each test builds its own little world through the public Store interface only, acting
-as several users, and checks DOMAIN.md's rules and the original system's bugs.
+as several users, and checks docs/product.md's rules and the original system's bugs.
 """
 
 from __future__ import annotations
@@ -706,3 +706,18 @@ def test_metadata_too_deep_is_refused_at_every_depth_and_nothing_is_written(
                          expected_version=post.version)
     assert caught.value.field == "metadata" and "32" in caught.value.message
     assert alice.get_post(post.id).metadata == {"fine": {"nested": [1, 2.5, "three"]}}
+
+
+def test_managers_do_not_see_other_authors_draft_selections_in_the_audit(
+        world: dict[str, Store]) -> None:
+    alice, carol = world["alice"], world["carol"]
+    draft = _draft(carol, to=["tech"])
+    carol.set_collectives(draft.id, [])
+    actions = [(e.action, e.post_id) for e in alice.audit(collective="tech")]
+    assert ("share.added", draft.id) not in actions
+    assert ("share.removed", draft.id) not in actions
+    assert ("share.added", draft.id) in [(e.action, e.post_id) for e in carol.audit()]
+    published = _draft(carol, title="Out", to=["tech"])
+    carol.publish(published.id)
+    assert ("share.status_changed", published.id) in [
+        (e.action, e.post_id) for e in alice.audit(collective="tech")]

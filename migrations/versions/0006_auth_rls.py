@@ -12,7 +12,7 @@ PostgreSQL only, a second wall behind the server's own permission checks:
 - grants: the data tables to read and write; `audit_events` to SELECT and INSERT only;
   `user_passwords` not at all (reached only through a SECURITY DEFINER function).
 - RLS enabled and forced on every table holding user data, with policies following
-  DOMAIN.md's read and write rules. The audit table has no UPDATE or DELETE policy and
+  the read and write rules of docs/product.md. The audit table has no UPDATE or DELETE policy and
   no such grant: nobody changes history.
 - `post001.system = 'on'` (set only on the server's scheduler connection) lets the
   scheduler find due posts of every author; publishing itself then runs as the author.
@@ -107,8 +107,9 @@ FUNCTIONS = [
         "post001_acts_as_owner", "cid uuid", "boolean",
         "SELECT public.post001_role_in(cid) = 'owner' OR public.post001_owns_collective(cid)",
     ),
-    # The share statuses the acting author may give a share in `cid` (DOMAIN.md's table;
-    # post001.core.permissions.share_status_on_publish is the same rule in Python).
+    # The share statuses the acting author may give a share in `cid` (docs/product.md's
+    # permission table; post001.core.permissions.share_status_on_publish is the same rule
+    # in Python).
     _definer(
         "post001_share_status_allowed", "cid uuid, new_status text", "boolean",
         "SELECT CASE new_status "
@@ -255,7 +256,7 @@ POLICIES: list[tuple[str, str, str, str | None, str | None]] = [
      "role <> 'owner' AND (member_id = post001_uid() "
      "OR post001_role_in(collective_id) = 'owner' "
      "OR (post001_role_in(collective_id) = 'admin' AND role <> 'admin'))", None),
-    # posts: DOMAIN.md's read rules; writes are the author's (see post001_posts_guard).
+    # posts: the read rules of docs/product.md; writes are the author's (see post001_posts_guard).
     ("posts", "posts_read", "SELECT",
      "author_id = post001_uid() OR post001_is_system() "
      "OR (status = 'published' AND is_public) OR post001_post_reachable(id, status)", None),

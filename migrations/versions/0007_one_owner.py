@@ -1,7 +1,7 @@
 """exactly one owner per collective: repair legacy memberships, then enforce it
 
 The replaced platform could store a collective's owner as an "admin" row, or with no
-membership row at all, and nothing stopped a second "owner" row. DOMAIN.md wants exactly
+membership row at all, and nothing stopped a second "owner" row. docs/product.md wants exactly
 one owner: the user in collectives.owner_id, stored with role `owner`. This revision
 repairs every collective to that shape (each change audited, actor NULL: the migration
 acted, nobody in particular) and then adds a partial unique index so it stays true.

@@ -8,17 +8,59 @@ from typing import Any
 import click
 
 from post001.cli.app import State, global_options, pass_state, resolve_post_id
-from post001.cli.output import clip, emit, posts_table, short_id, table, to_json, when
+from post001.cli.output import clip, emit, posts_table, short_id, to_json, when
 from post001.core.errors import Post001Error
 
 
-def _change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
+def _value(value: Any, users: dict[str, str]) -> str:
+    if isinstance(value, str):
+        return users.get(value, value)
+    if isinstance(value, list):
+        return "; ".join(_value(v, users) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return str(value)
+
+
+def _change(old: dict[str, Any] | None, new: dict[str, Any] | None,
+            users: dict[str, str]) -> str:
+    """What changed, in words: "role author → editor, user bob" (user ids as names)."""
+    old, new = old or {}, new or {}
     parts = []
-    if old:
-        parts.append(json.dumps(old, separators=(",", ":"), default=str))
-    if new:
-        parts.append(json.dumps(new, separators=(",", ":"), default=str))
-    return " -> ".join(parts)
+    for key in dict.fromkeys([*old, *new]):
+        name = "user" if key == "user_id" else key.replace("_", " ")
+        before, after = old.get(key), new.get(key)
+        if key in old and key in new and before != after:
+            parts.append(f"{name} {_value(before, users)} → {_value(after, users)}")
+        elif key in new:
+            if after not in ("", None, [], {}):
+                parts.append(f"{name} {_value(after, users)}")
+        else:
+            parts.append(f"{name} was {_value(before, users)}")
+    return ", ".join(parts)
+
+
+def _usernames(store: Any, events: list[Any]) -> dict[str, str]:
+    """User ids mentioned in events, by username (only looked up when there are any)."""
+    if not any("user_id" in (e.old or {}) or "user_id" in (e.new or {}) for e in events):
+        return {}
+    try:
+        return {str(user.id): user.username for user in store.list_users()}
+    except Post001Error:  # a server that does not list its users: ids stay ids
+        return {}
+
+
+def _audit_lines(events: list[Any], users: dict[str, str]) -> None:
+    if not events:
+        click.echo("No audit events match.")
+        return
+    actor_width = max(len(e.actor or "-") for e in events)
+    for e in events:
+        where = "".join([f" post {short_id(e.post_id)}" if e.post_id else "",
+                         f" in {e.collective}" if e.collective else ""])
+        change = _change(e.old, e.new, users)
+        click.echo(f"{when(e.at)}  {(e.actor or '-'):<{actor_width}}  {e.action}{where}"
+                   + (f": {change}" if change else ""))
 
 
 @click.command("audit", short_help="Who did what and when: the audit trail.")
@@ -42,20 +84,8 @@ def audit(
     store = state.store()
     pid = resolve_post_id(state, post_id) if post_id else None
     events = store.audit(post_id=pid, collective=collective, actor=actor, limit=limit)
-    emit(
-        state.json,
-        to_json(events),
-        lambda: table(
-            ["at", "actor", "action", "post", "collective", "change"],
-            (
-                [when(e.at), e.actor or "-", e.action,
-                 short_id(e.post_id) if e.post_id else "-", e.collective or "-",
-                 clip(_change(e.old, e.new), 60)]
-                for e in events
-            ),
-            empty="No audit events match.",
-        ),
-    )
+    emit(state.json, to_json(events),
+         lambda: _audit_lines(events, _usernames(store, events)))
 
 
 @click.command("search")

@@ -38,6 +38,8 @@ class State:
         self.token_file: str | None = None
         self.user: str | None = None
         self.json = False
+        #: The command being run, without "post001" (e.g. "post edit"): picks its hints.
+        self.command = ""
         self._settings: Settings | None = None
         self._store: Store | None = None
 
@@ -47,15 +49,15 @@ class State:
 
             from post001.core.config import Settings, config_path
             from post001.core.errors import ValidationError
+            from post001.core.validation import describe
 
             try:
                 self._settings = Settings()
             except PydanticError as exc:
-                first = exc.errors()[0]
-                name = ".".join(str(p) for p in first["loc"])
+                name, problem = describe(exc.errors()[0])
                 raise ValidationError(
-                    f"The setting {name} is invalid: {first['msg']} "
-                    f"(from POST001_{name.upper()} or {config_path()}).",
+                    f"The setting {problem} (from POST001_{name.upper()} or "
+                    f"{config_path()}).",
                     field=name,
                     actions=[f"Fix the setting in {config_path()} or the environment."],
                 ) from None
@@ -113,8 +115,11 @@ pass_state = click.make_pass_decorator(State, ensure=True)
 
 
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    state = ctx.ensure_object(State)
+    # Every command has this option, so the innermost command's path is the last set.
+    state.command = " ".join(ctx.command_path.split()[1:])
     if value:
-        ctx.ensure_object(State).json = True
+        state.json = True
 
 
 def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -215,10 +220,13 @@ class Post001CliError(click.ClickException):
 
     exit_code = 1
 
-    def __init__(self, error: Post001Error, *, json_mode: bool) -> None:
+    def __init__(self, error: Post001Error, *, json_mode: bool, command: str = "") -> None:
         super().__init__(error.message)
+        from post001.cli.hints import hints_for
+
         self.error = error
         self.json_mode = json_mode
+        error.actions = hints_for(error, command)
         from post001.core.session import IdentityMismatch
 
         if isinstance(error, IdentityMismatch):
@@ -256,9 +264,10 @@ def as_post001_error(exc: BaseException, *, url: str | None = None) -> Post001Er
 
     if isinstance(exc, Post001Error):
         return exc
-    pydantic_error = _from_pydantic(exc)
-    if pydantic_error is not None:
-        return pydantic_error
+    if type(exc).__module__.startswith("pydantic"):
+        from post001.core.validation import as_post001_error as translate
+
+        return translate(exc)
     where = f" at {redact_url(url)}" if url else ""
     module = type(exc).__module__ or ""
     if module.startswith(("sqlalchemy", "psycopg", "sqlite3")):
@@ -283,31 +292,6 @@ def as_post001_error(exc: BaseException, *, url: str | None = None) -> Post001Er
         f"Unexpected error: {type(exc).__name__}: {exc}",
         actions=[f"Run again with {DEBUG_ENV}=1 to see the traceback, and please report it."],
     )
-
-
-def _from_pydantic(exc: BaseException) -> Post001Error | None:
-    """An input model's complaint as a ValidationError naming the field and the limit."""
-    from pydantic import ValidationError as PydanticError
-
-    from post001.core.errors import ValidationError
-
-    if not isinstance(exc, PydanticError):
-        return None
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or None
-    ctx = first.get("ctx") or {}
-    value = first.get("input")
-    if first["type"] == "string_too_long" and isinstance(value, str):
-        message = (
-            f"{field} is {len(value):,} characters; the limit is {ctx.get('max_length'):,}."
-        )
-    elif first["type"] == "string_too_short" and isinstance(value, str):
-        message = f"{field} needs at least {ctx.get('min_length')} characters."
-    elif first["type"] == "string_pattern_mismatch":
-        message = f"{field} {value!r} has the wrong form (expected {ctx.get('pattern')})."
-    else:
-        message = f"{field}: {first['msg']}" if field else str(first["msg"])
-    return ValidationError(message, field=field, actions=[FIX_AND_RETRY])
 
 
 class Post001Group(click.Group):
@@ -381,7 +365,8 @@ class Post001Group(click.Group):
             if os.environ.get(DEBUG_ENV) and not _is_post001_error(exc):
                 raise
             url = state.db or (state._settings.store_url() if state._settings else None)
-            raise Post001CliError(as_post001_error(exc, url=url), json_mode=state.json) from None
+            raise Post001CliError(as_post001_error(exc, url=url), json_mode=state.json,
+                                  command=state.command) from None
 
 
 def _is_post001_error(exc: BaseException) -> bool:
@@ -395,11 +380,12 @@ def _is_post001_error(exc: BaseException) -> bool:
 _PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
 
 
-def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] = ()) -> UUID:
-    """A full post id, or a unique prefix (4+ hex digits) of one of the user's posts.
+def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] | None = None) -> UUID:
+    """A full post id, or a unique prefix (4+ hex digits) of a post the user may act on:
+    their own posts and the posts waiting for their review.
 
-    `also` adds ids the user can act on without owning them (e.g. posts awaiting their
-    review), so prefixes work there too.
+    `also` replaces the review queue with the ids a command acts on (e.g. the posts
+    pending in the collective named by `review approve --in SLUG`).
     """
     from post001.core.errors import NotFoundError, ValidationError
 
@@ -416,16 +402,20 @@ def resolve_post_id(state: State, text: str, *, also: Iterable[UUID] = ()) -> UU
             field="post_id",
             actions=["List your posts and their ids with `post001 post list`."],
         )
-    candidates = {summary.id for summary in state.store().list_posts()} | set(also)
+    store = state.store()
+    others = also if also is not None else (item.post_id for item in store.pending_reviews())
+    candidates = {summary.id for summary in store.list_posts()} | set(others)
     matches = sorted(
         (c for c in candidates if str(c).startswith(wanted) or c.hex.startswith(wanted)),
         key=str,
     )
     if not matches:
         raise NotFoundError(
-            f"No post of yours has an id starting with {text!r}.",
+            f"None of your posts, nor any waiting for your review, has an id starting "
+            f"with {text!r}.",
             field="post_id",
-            actions=["List your posts with `post001 post list`."],
+            actions=["`post001 post list` shows your posts, `post001 review list` the "
+                     "posts waiting for your review."],
         )
     if len(matches) > 1:
         shown = ", ".join(short_id(m) for m in matches[:5])

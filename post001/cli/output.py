@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from post001.core.labels import post_label, share_label
+from post001.core.text import quote_title
+
 if TYPE_CHECKING:
     from post001.core.models import Post, PostSummary, Share
 
@@ -66,14 +69,14 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, empty: st
 
 
 def share_badges(shares: Sequence[Share]) -> str:
-    return ", ".join(f"{s.collective}:{s.status.value}" for s in shares) or "-"
+    return ", ".join(f"{s.collective}: {share_label(s.status)}" for s in shares) or "-"
 
 
 def posts_table(posts: Sequence[PostSummary], *, empty: str) -> None:
     table(
         ["id", "status", "ver", "updated", "title", "shares"],
         (
-            [short_id(p.id), p.status.value, p.version, when(p.updated_at),
+            [short_id(p.id), post_label(p.status), p.version, when(p.updated_at),
              clip(p.title or "(untitled)", 40), clip(share_badges(p.shares), 60)]
             for p in posts
         ),
@@ -88,7 +91,7 @@ def post_header(post: Post) -> None:
         click.echo(post.subtitle)
     facts = [
         f"id {post.id}",
-        f"status {post.status.value}",
+        f"status {post_label(post.status)}",
         f"version {post.version}",
         f"by {post.author}",
         "public" if post.is_public else "private",
@@ -102,7 +105,7 @@ def post_header(post: Post) -> None:
         click.echo("shares:")
         for share in post.shares:
             reason = f"  ({share.rejection_reason})" if share.rejection_reason else ""
-            click.echo(f"  {share.collective:<24} {share.status.value}{reason}")
+            click.echo(f"  {share.collective:<24} {share_label(share.status)}{reason}")
     else:
         click.echo("shares: none (visible only on your profile once published)")
 
@@ -110,12 +113,12 @@ def post_header(post: Post) -> None:
 def post_line(verb: str, post: Post) -> None:
     """One line saying what happened to a post."""
     click.echo(
-        f"{verb} {short_id(post.id)} '{clip(post.title or '(untitled)', 60)}' "
-        f"({post.status.value}, version {post.version})"
+        f"{verb} {short_id(post.id)} {quote_title(clip(post.title, 60), untitled='(untitled)')} "
+        f"({post_label(post.status)}, version {post.version})"
     )
     for share in post.shares:
         reason = f" ({share.rejection_reason})" if share.rejection_reason else ""
-        click.echo(f"  {share.collective:<24} {share.status.value}{reason}")
+        click.echo(f"  {share.collective:<24} {share_label(share.status)}{reason}")
 
 
 def redact_url(url: str) -> str:

@@ -20,10 +20,10 @@ from post001.cli.output import (
     when,
 )
 from post001.core.errors import Post001Error, ValidationError
+from post001.core.labels import outcome_label, share_label
 from post001.core.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
-    Outcome,
     Post,
     PostCreate,
     PostStatus,
@@ -31,7 +31,7 @@ from post001.core.models import (
     Preflight,
     PublishResult,
 )
-from post001.core.text import word_count
+from post001.core.text import quote_title, word_count
 
 if TYPE_CHECKING:
     from post001.core.frontmatter_io import PostDocument
@@ -55,13 +55,29 @@ def post_group() -> None:
     """
 
 
+def read_text(file: IO[str]) -> str:
+    """All of a file opened as UTF-8; other encodings are a validation error naming the
+    file, the encoding expected and where the first bad byte is."""
+    name = getattr(file, "name", "") or "-"
+    shown = "standard input" if name in ("-", "<stdin>") else name
+    try:
+        return file.read()
+    except UnicodeDecodeError as err:
+        raise ValidationError(
+            f"{shown} is not UTF-8 text: byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start:,} is not valid UTF-8. Save it as UTF-8 (e.g. `iconv -f "
+            f"LATIN1 -t UTF-8 {name} > fixed.md`) and try again.",
+            field="file", details={"file": shown, "encoding": "utf-8",
+                                   "offset": err.start}) from None
+
+
 def _read_file(file: IO[str] | None) -> PostDocument:
     # YAML is imported only by the commands that read or write files.
     from post001.core.frontmatter_io import PostDocument, read_post_document
 
     if file is None:
         return PostDocument()
-    doc = read_post_document(file.read())
+    doc = read_post_document(read_text(file))
     if doc.ignored:
         click.echo(
             f"note: ignoring front matter keys post001 does not use: {', '.join(doc.ignored)}",
@@ -84,7 +100,7 @@ def _publish_json(result: PublishResult) -> dict[str, Any]:
 
 def _show_publish(result: PublishResult) -> None:
     post = result.post
-    name = f"{short_id(post.id)} '{clip(post.title, 60)}'"
+    name = f"{short_id(post.id)} {quote_title(clip(post.title, 60), untitled='(untitled)')}"
     if result.scheduled:
         click.echo(f"Scheduled {name} for {when(post.publish_at)} UTC.")
     else:
@@ -93,11 +109,9 @@ def _show_publish(result: PublishResult) -> None:
         click.echo("  (this idempotency key was used before: nothing was done twice)")
     elif not result.changed:
         click.echo("  (it was already out: nothing changed)")
-    labels = {"published": "published", "pending_approval": "in review",
-              "rejected": "rejected", "draft": "draft"}
     for outcome in result.outcomes:
         reason = f": {outcome.rejection_reason}" if outcome.rejection_reason else ""
-        click.echo(f"  {outcome.collective:<24} {labels.get(outcome.status.value)}{reason}")
+        click.echo(f"  {outcome.collective:<24} {share_label(outcome.status)}{reason}")
     if not result.outcomes:
         click.echo("  no collectives: the post appears on your profile only")
 
@@ -324,13 +338,11 @@ def post_unshare(state: State, post_id: str, from_: str) -> None:
 
 
 def _show_preflight(plan: Preflight) -> None:
-    marks = {Outcome.PUBLISH: "publishes", Outcome.REVIEW: "goes to review",
-             Outcome.NOT_ALLOWED: "NOT ALLOWED"}
     table(
         ["collective", "role", "members", "outcome", "why"],
         (
             [p.collective, p.role.value if p.role else "-", p.member_count,
-             marks[p.outcome], p.reason or ""]
+             outcome_label(p.outcome), p.reason or ""]
             for p in plan.collectives
         ),
         empty="No collectives selected.",
@@ -339,7 +351,8 @@ def _show_preflight(plan: Preflight) -> None:
         click.echo(f"error: {problem.message}")
     for problem in plan.warnings:
         click.echo(f"warning: {problem.message}")
-    click.echo(f"reach: about {plan.reach:,} members")
+    click.echo(f"reach: {plan.reach:,} {'person' if plan.reach == 1 else 'people'} besides "
+               "you (distinct members of the collectives it goes to)")
     click.echo("Ready to publish." if plan.can_publish else "Cannot publish yet.")
 
 
@@ -429,8 +442,9 @@ def post_delete(state: State, post_id: str, yes: bool) -> None:
             raise ValidationError("Deleting cannot be undone; add --yes to delete without "
                                   "a question.", field="yes")
         post = store.get_post(pid)
-        click.confirm(f"Delete the draft '{clip(post.title or '(untitled)', 60)}' "
-                      f"({word_count(post.content)} words)?", abort=True)
+        name = quote_title(clip(post.title, 60), untitled="(untitled)")
+        click.confirm(f"Delete the draft {name} ({word_count(post.content)} words)?",
+                      abort=True)
     store.delete_post(pid)
     emit(state.json, {"id": str(pid), "deleted": True},
          lambda: click.echo(f"Deleted draft {short_id(pid)}."))
@@ -443,18 +457,23 @@ def post_delete(state: State, post_id: str, yes: bool) -> None:
 @click.argument("post_id", metavar="ID")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               default=None, metavar="PATH", help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @global_options
 @pass_state
-def post_export(state: State, post_id: str, out: Path | None) -> None:
+def post_export(state: State, post_id: str, out: Path | None, force: bool) -> None:
     """Write a post as Markdown with YAML front matter.
 
-    `post001 post new --file` reads the result back to an equal post, so this is
-    also how to copy a post or edit it in your own editor.
+    `post001 post import FILE` reads the result back to an equal post, so this is
+    also how to copy a post or edit it in your own editor. An existing --out file is
+    kept unless you pass --force.
 
     ID is a post id or a unique prefix of one (4+ hex digits, see `post001 post list`).
     """
     from post001.core.frontmatter_io import render_post_document
 
+    if out is not None and out.exists() and not force:
+        raise ValidationError(f"{out} already exists; nothing was written.", field="out",
+                              actions=["Choose another file, or add --force to replace it."])
     post = state.store().get_post(resolve_post_id(state, post_id))
     document = render_post_document(post)
     if out is not None:
@@ -464,6 +483,28 @@ def post_export(state: State, post_id: str, out: Path | None) -> None:
         return
     emit(state.json, {"id": str(post.id), "document": document},
          lambda: click.echo(document, nl=not document.endswith("\n")))
+
+
+@post_group.command("import", short_help="Make a draft from a Markdown file (see export).")
+@click.argument("file", type=click.File("r", encoding="utf-8"), metavar="FILE")
+@click.option("--to", "to", multiple=True, metavar="SLUG",
+              help="Share with this collective (repeat for several); replaces the "
+                   "file's `collectives`.")
+@global_options
+@pass_state
+@click.pass_context
+def post_import(ctx: click.Context, state: State, file: IO[str], to: tuple[str, ...]
+                ) -> None:
+    """Make a new draft from FILE, Markdown with optional YAML front matter: the
+    counterpart of `post001 post export`. '-' reads standard input.
+
+    \b
+    Example (copy a post, edit it in your own editor, bring it back):
+      post001 post export 1a2b --out sourdough.md
+      $EDITOR sourdough.md
+      post001 post import sourdough.md
+    """
+    ctx.invoke(post_new, file=file, to=to)
 
 
 @post_group.command("revisions", short_help="List a post's saved versions, newest first.")

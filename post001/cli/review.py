@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import click
 
 from post001.cli.app import State, global_options, pass_state, resolve_post_id
@@ -16,25 +18,28 @@ def review_group() -> None:
     """
 
 
-def _pending_ids(state: State, slug: str) -> list[object]:
+def _pending_ids(state: State, slug: str) -> list[UUID]:
     return [item.post_id for item in state.store().pending_reviews(slug)]
 
 
 @review_group.command("list")
-@click.argument("slug")
+@click.argument("slug", required=False)
 @global_options
 @pass_state
-def review_list(state: State, slug: str) -> None:
-    """List the posts waiting for approval in the collective SLUG."""
+def review_list(state: State, slug: str | None) -> None:
+    """List the posts waiting for your approval: in every collective you moderate, or
+    only in SLUG."""
     items = state.store().pending_reviews(slug)
+    empty = (f"Nothing waiting in {slug}." if slug
+             else "Nothing is waiting for your review.")
     emit(
         state.json,
         to_json(items),
         lambda: table(
-            ["post", "author", "shared", "title", "excerpt"],
-            ([short_id(i.post_id), i.author, when(i.shared_at), clip(i.title, 40),
-              clip(i.excerpt, 50)] for i in items),
-            empty=f"Nothing waiting in {slug}.",
+            ["post", "in", "author", "shared", "title", "excerpt"],
+            ([short_id(i.post_id), i.collective, i.author, when(i.shared_at),
+              clip(i.title, 40), clip(i.excerpt, 40)] for i in items),
+            empty=empty,
         ),
     )
 
@@ -49,7 +54,7 @@ def review_approve(state: State, post_id: str, slug: str) -> None:
 
     POST_ID is a post id or a unique prefix of one pending in SLUG.
     """
-    pid = resolve_post_id(state, post_id, also=_pending_ids(state, slug))  # type: ignore[arg-type]
+    pid = resolve_post_id(state, post_id, also=_pending_ids(state, slug))
     post = state.store().approve(pid, slug)
     emit(state.json, to_json(post), lambda: post_line(f"Approved in {slug}:", post))
 
@@ -66,7 +71,7 @@ def review_reject(state: State, post_id: str, slug: str, reason: str) -> None:
 
     POST_ID is a post id or a unique prefix of one pending in SLUG.
     """
-    pid = resolve_post_id(state, post_id, also=_pending_ids(state, slug))  # type: ignore[arg-type]
+    pid = resolve_post_id(state, post_id, also=_pending_ids(state, slug))
     post = state.store().reject(pid, slug, reason)
     emit(state.json, to_json(post), lambda: post_line(f"Rejected in {slug}:", post))
 

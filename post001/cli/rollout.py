@@ -69,7 +69,7 @@ def _users(state: State) -> list[tuple[UUID, str]]:
 @pass_state
 def flags_command(state: State, username: str | None) -> None:
     """Show each feature flag's value and where it comes from: the environment (the
-    seed's variable names), the [flags] table of config.toml, or the default. The
+    unprefixed variable names), the [flags] table of config.toml, or the default. The
     environment wins over the config file, which wins over the default.
 
     A user is inside the rollout when their stable bucket (SHA-256 of their id, mod

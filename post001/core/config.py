@@ -2,7 +2,8 @@
 
 Settings come from (highest first) explicit arguments, `POST001_*` environment variables,
 and a TOML file in the XDG config directory (`POST001_CONFIG` overrides its path).
-Feature flags use the seed's unprefixed names so existing deployments keep working.
+Feature flags use unprefixed names so existing deployments keep working
+(docs/product.md, "Feature flags and rollout").
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class Settings(BaseSettings):
         return self.server_url or self.database_url or default_database_url()
 
 
-#: Each flag's environment variable (the seed's names, unprefixed).
+#: Each flag's environment variable (unprefixed, as existing deployments set them).
 FLAG_ENV = {
     "enable_multi_collective": "ENABLE_MULTI_COLLECTIVE",
     "enable_enhanced_editor": "ENABLE_ENHANCED_EDITOR",
@@ -119,8 +120,8 @@ class _ConfigFlags(PydanticBaseSettingsSource):
 
 
 class FeatureFlags(BaseSettings):
-    """The seed's rollout switches: the environment wins over config.toml's `[flags]`
-    table, which wins over the defaults."""
+    """The rollout switches (docs/product.md, "Feature flags and rollout"): the
+    environment wins over config.toml's `[flags]` table, which wins over the defaults."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 

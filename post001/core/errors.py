@@ -1,9 +1,14 @@
 """One exception hierarchy for every layer.
 
 Each error carries what a writer needs to act: a category, a message, the field or
-collective it is about, and suggested actions. The TUI shows them, the CLI prints them
-as JSON, and the server maps the category to an HTTP status (and the remote store maps
-it back), so a user sees the same words whichever way they reach post001.
+collective it is about, and (only where the raiser knows them) suggested actions. The
+TUI shows them, the CLI prints them as JSON, and the server maps the category to an
+HTTP status (and the remote store maps it back), so a user sees the same words
+whichever way they reach post001.
+
+What to do next depends on the face and the moment ("your draft is kept" is true in
+the editor, not when adding a member), so the general hints are not here: each face
+keeps one table of them (post001/cli/hints.py, post001/tui/hints.py).
 """
 
 from __future__ import annotations
@@ -78,19 +83,16 @@ class Post001Error(Exception):
 class ValidationError(Post001Error):
     category = "validation"
     title = "Check this value"
-    default_actions = ("Correct the highlighted value and try again; your draft is kept.",)
 
 
 class PermissionDenied(Post001Error):
     category = "permission"
     title = "Not allowed"
-    default_actions = ("Ask an owner or admin of the collective for a role that allows this.",)
 
 
 class NotFoundError(Post001Error):
     category = "not_found"
     title = "Not found"
-    default_actions = ("Check the name or id; you may not be a member.",)
 
 
 class ConflictError(Post001Error):
@@ -98,11 +100,6 @@ class ConflictError(Post001Error):
 
     category = "conflict"
     title = "Changed elsewhere"
-    default_actions = (
-        "Keep your text (overwrite the stored version)",
-        "Take the stored version",
-        "Save your text as a new draft",
-    )
 
     def __init__(self, message: str, *, current_version: int, **kwargs: Any) -> None:
         details = dict(kwargs.pop("details", None) or {})
@@ -114,13 +111,11 @@ class ConflictError(Post001Error):
 class NetworkError(Post001Error):
     category = "network"
     title = "Cannot reach the server"
-    default_actions = ("Your draft is kept; post001 retries automatically.",)
 
 
 class DatabaseError(Post001Error):
     category = "database"
     title = "Storage problem"
-    default_actions = ("Your draft is kept; post001 retries automatically.",)
 
 
 _BY_CATEGORY: dict[str, type[Post001Error]] = {

@@ -24,6 +24,12 @@ from pydantic import (
     field_validator,
 )
 
+# The defaults needed before pydantic loads live in post001.core.limits; re-exported.
+from post001.core.limits import DEFAULT_CONTENT_MAX as DEFAULT_CONTENT_MAX
+from post001.core.limits import DEFAULT_MAX_COLLECTIVES as DEFAULT_MAX_COLLECTIVES
+from post001.core.limits import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
+from post001.core.limits import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+
 # --- enums -------------------------------------------------------------------------------
 
 
@@ -88,8 +94,6 @@ COLLECTIVE_NAME_MAX = 100
 COLLECTIVE_DESCRIPTION_MAX = 2000
 SLUG_MAX = 64
 REJECTION_REASON_MAX = 1000
-DEFAULT_CONTENT_MAX = 200_000
-DEFAULT_MAX_COLLECTIVES = 10
 #: Half of a UTF-16 surrogate pair on its own: JSON can carry it, UTF-8 cannot.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -230,7 +234,12 @@ class _Input(BaseModel):
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Built on first use, not at import (`defer_build`): a command that shows one kind of
+    # result does not pay for building every other (about 15 ms of each CLI command's
+    # start-up; benchmarks/bench_cli.py). Inputs stay eager: the server declares them
+    # as `Annotated[PostCreate | None, Body()]`, where pydantic refuses a deferred model
+    # with UnsupportedFieldAttributeWarning.
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 # --- users and collectives ----------------------------------------------------------------
@@ -393,12 +402,6 @@ class PostSummary(_Output):
     shares: list[Share] = Field(default_factory=list)
 
 
-#: The page size of a writer's listing when the caller names none.
-DEFAULT_PAGE_SIZE = 50
-#: The largest page a listing serves in one call.
-MAX_PAGE_SIZE = 200
-
-
 class PostPage(_Output):
     """One page of the writer's posts, newest change first.
 
@@ -441,6 +444,9 @@ class Preflight(_Output):
     can_publish: bool
     errors: list[Problem]
     warnings: list[Problem]
+    #: The people it reaches: distinct members of the collectives it would go to, the
+    #: author aside (the store counts them; post001.core.publishing.preflight alone can
+    #: only add member counts up, an upper bound for previews).
     reach: int
     collectives: list[CollectivePlan]
 

@@ -8,6 +8,7 @@ A role of ``None`` means "not a member of that collective".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from post001.core.models import PostStatus, Role, ShareStatus
 
@@ -169,6 +170,21 @@ def can_remove_member(*, actor_role: Role | None, target_role: Role, is_self: bo
 # --- audit --------------------------------------------------------------------------------
 
 
-def can_read_audit(*, is_actor: bool, is_post_author: bool, role: Role | None) -> bool:
-    """`role`: the reader's role in the event's collective, if it has one."""
-    return is_actor or is_post_author or role in MANAGERS
+#: Audit actions about a post's selection of collectives (docs/product.md: a draft's
+#: selection is its author's business until it is published).
+SELECTION_ACTIONS = ("share.added", "share.removed")
+
+
+def is_draft_selection(action: str, old: dict[str, Any] | None,
+                       new: dict[str, Any] | None) -> bool:
+    """Whether an audit event records a change to a draft share (a selection)."""
+    status = (new or {}).get("status") if action == "share.added" else (old or {}).get(
+        "status")
+    return action in SELECTION_ACTIONS and status == "draft"
+
+
+def can_read_audit(*, is_actor: bool, is_post_author: bool, role: Role | None,
+                   draft_selection: bool = False) -> bool:
+    """`role`: the reader's role in the event's collective, if it has one. A manager of
+    that collective reads its events, except another author's draft selections."""
+    return is_actor or is_post_author or (role in MANAGERS and not draft_selection)

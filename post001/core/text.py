@@ -22,6 +22,18 @@ def post_slug(title: str, post_id: UUID) -> str:
     return f"{slugify(title) or 'untitled'}-{post_id.hex[:8]}"
 
 
+_DOUBLE_QUOTES = frozenset('"“”„«»')
+
+
+def quote_title(title: str, *, untitled: str = "Untitled") -> str:
+    """A title in curly quotes that never nest: double ones, or single ones when the
+    title holds double quotes itself (tests/test_messages.py shows both)."""
+    text = title.strip() or untitled
+    if _DOUBLE_QUOTES.isdisjoint(text):
+        return f"\u201c{text}\u201d"
+    return f"\u2018{text}\u2019"
+
+
 def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
@@ -29,3 +41,21 @@ def word_count(text: str) -> int:
 def excerpt(text: str, length: int = 160) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
+def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
+    """`text` in at most `width` characters, cut at a word boundary and ended with `ellipsis`.
+
+    Whitespace runs fold to one space. A first word longer than `width` is the one case
+    cut inside a word (there is no boundary to cut at); every other cut falls between
+    words, so a column never shows half a word. '' when `width` is 0 or less.
+    """
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    if width <= len(ellipsis):
+        return ellipsis[:max(width, 0)]
+    room = width - len(ellipsis)
+    cut = flat[: room + 1].rfind(" ")  # a space at `room` means the word before fits whole
+    kept = flat[:cut].rstrip(" ·:,;-") if cut > 0 else ""
+    return (kept or flat[:room]) + ellipsis

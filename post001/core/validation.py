@@ -1,4 +1,8 @@
-"""Turn bad input into errors a writer can act on: the field, the limit, the size."""
+"""Turn bad input into errors a writer can act on: the field, the limit, the size.
+
+`as_post001_error` is the one translator of pydantic's complaints (and of anything
+else unexpected) for every face: the CLI and the TUI both call it, so a limit reads
+the same wherever it is hit."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from post001.core.errors import ValidationError
+from post001.core.errors import DatabaseError, Post001Error, ValidationError
 from post001.core.models import text_problem
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -21,6 +25,16 @@ def parse(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except pydantic.ValidationError as err:
         raise from_pydantic(err) from err
+
+
+def as_post001_error(exc: BaseException) -> Post001Error:
+    """Any failure as a post001 error: ours as they are, pydantic's as a ValidationError
+    naming the field and the limit, anything else as an unexpected DatabaseError."""
+    if isinstance(exc, Post001Error):
+        return exc
+    if isinstance(exc, pydantic.ValidationError):
+        return from_pydantic(exc)
+    return DatabaseError(f"Unexpected error: {type(exc).__name__}: {exc}")
 
 
 def from_pydantic(err: pydantic.ValidationError) -> ValidationError:
@@ -40,10 +54,13 @@ def describe(error: Any) -> tuple[str, str]:
     ctx = error.get("ctx") or {}
     value = error.get("input")
     if kind == "string_too_long":
-        size = len(value) if isinstance(value, str) else "?"
-        return field, f"{field} is {size} characters; the limit is {ctx.get('max_length')}."
+        limit = ctx.get("max_length")
+        if not isinstance(value, str) or not isinstance(limit, int):
+            return field, f"{field} is too long."
+        return field, f"{field} is {len(value):,} characters; the limit is {limit:,}."
     if kind == "string_too_short":
-        return field, f"{field} needs at least {ctx.get('min_length')} character(s)."
+        least = ctx.get("min_length")
+        return field, f"{field} needs at least {least} character{'s' if least != 1 else ''}."
     if kind == "string_pattern_mismatch":
         return field, f"{field} {value!r} does not have the allowed form ({_pattern_hint(field)})."
     if kind == "extra_forbidden":
@@ -64,8 +81,7 @@ def _pattern_hint(field: str) -> str:
 def check_content(content: str, limit: int) -> None:
     if len(content) > limit:
         raise ValidationError(
-            f"content is {len(content):,} characters; the limit is {limit:,}. "
-            "Nothing was lost: your text is still in the editor.",
+            f"content is {len(content):,} characters; the limit is {limit:,}.",
             field="content",
             details={"limit": limit, "size": len(content)},
         )

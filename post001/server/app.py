@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from post001.core.config import FeatureFlags, Settings, default_database_url
 from post001.core.logs import configure_logging
 from post001.core.sql.schema import ensure_schema
 from post001.server import errors, metrics
-from post001.server.auth import LoginLimiter
+from post001.server.auth import VerifyGate
 from post001.server.config import ServerSettings
 from post001.server.context import ServerContext
 from post001.server.db import admin_engine, check_rls, server_engine
@@ -28,8 +29,12 @@ from post001.server.middleware import GuardMiddleware, Metrics
 from post001.server.routers import activity, auth, collectives, health, me, posts
 from post001.server.routers import metrics as metrics_route
 from post001.server.scheduler import scheduler_loop
+from post001.server.throttle import Limits, SigninDefence, SigninThrottle, parse_networks
 
 log = logging.getLogger("post001.server")
+
+#: Connections of each worker's scheduler (and the health page's figures).
+SCHEDULER_POOL_SIZE = 2
 
 
 def create_app(
@@ -62,11 +67,13 @@ def create_app(
             admin.dispose()
     owns = engine is None
     if engine is None:
-        engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size)
+        engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size,
+                               max_overflow=server.pool_max_overflow,
+                               pool_timeout=server.pool_timeout)
     if system_engine is None:
         system_engine = (
-            server_engine(url, app_role=server.app_role, system=True, pool_size=2,
-                          max_overflow=2)
+            server_engine(url, app_role=server.app_role, pool_size=SCHEDULER_POOL_SIZE,
+                          max_overflow=0)
             if engine.dialect.name == "postgresql" else engine
         )
     ctx = ServerContext(
@@ -77,7 +84,7 @@ def create_app(
         flags=flags or FeatureFlags(),
         clock=clock or utcnow,
         metrics=Metrics(),
-        limiter=LoginLimiter(server.login_attempts_per_minute),
+        signin=signin_defence(engine, server),
         owns_engines=owns,
     )
     ctx.rls = check_rls(engine)
@@ -116,8 +123,21 @@ def create_app(
     for module in (me, collectives, posts, activity, auth, health, metrics_route):
         app.include_router(module.router)
     app.add_middleware(GuardMiddleware, max_body_bytes=server.max_body_bytes,
-                       metrics=ctx.metrics)
+                       metrics=ctx.metrics, max_header_count=server.max_header_count,
+                       max_header_bytes=server.max_header_bytes)
     return app
+
+
+def signin_defence(engine: sa.Engine, server: ServerSettings) -> SigninDefence:
+    limits = Limits(pair=server.login_attempts_per_minute,
+                    client=server.signin_client_failures, user=server.signin_user_failures,
+                    window=timedelta(seconds=server.signin_window_seconds),
+                    backoff_max_seconds=server.signin_backoff_max_seconds)
+    return SigninDefence(
+        throttle=SigninThrottle(engine, limits),
+        gate=VerifyGate(server.max_concurrent_verifications,
+                        server.verification_wait_seconds),
+        trusted_proxies=parse_networks(server.trusted_proxies))
 
 
 def create_app_from_env() -> FastAPI:

@@ -11,15 +11,16 @@ the database owner and uses plain SQL on the same tables.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import secrets
 import threading
-import time
 import uuid
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -27,8 +28,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from post001.core.clock import as_utc
-from post001.core.errors import NotFoundError, PermissionDenied, ValidationError
+from post001.core.errors import NotFoundError, PermissionDenied, Post001Error, ValidationError
 from post001.core.models import User, UserCreate
+from post001.core.sql.engine import act_as, begin_as, identity_params, identity_sql
 from post001.core.validation import parse
 
 TOKEN_PREFIX = "p001_"
@@ -144,9 +146,7 @@ def _pg(conn: sa.Connection) -> bool:
 
 
 def _act_as(conn: sa.Connection, user_id: UUID) -> None:
-    if _pg(conn):
-        conn.execute(sa.text("SELECT set_config('post001.user_id', :uid, true)"),
-                     {"uid": str(user_id)})
+    act_as(conn, user_id)
 
 
 # --- request time (the server's role) ----------------------------------------------------
@@ -154,60 +154,79 @@ def _act_as(conn: sa.Connection, user_id: UUID) -> None:
 
 def authenticate(engine: sa.Engine, token: str | None, now: datetime) -> Principal:
     """The user behind a bearer token, or AuthError saying exactly why not."""
+    with begin_as(engine, None, lambda conn: authenticate_in(conn, token, now)) as (_, who):
+        return cast(Principal, who)
+
+
+def authenticate_in(conn: sa.Connection, token: str | None, now: datetime) -> Principal:
+    """`authenticate` as the first statement of the caller's transaction, which from
+    then on acts as the token's user (the server's one transaction per request)."""
     if not token:
         raise AuthError("This server needs a token: sign in with `post001 login URL`.")
     if len(token) > 200:
         raise AuthError("The token is not valid.")
     digest = token_hash(token)
-    with engine.begin() as conn:
-        if _pg(conn):
-            row = conn.execute(sa.text("SELECT * FROM post001_token_lookup(:h)"),
-                               {"h": digest}).first()
-        else:
-            row = conn.execute(
-                sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,
-                          _users.c.username, api_tokens.c.expires_at,
-                          api_tokens.c.revoked_at, api_tokens.c.last_used_at)
-                .join(_users, _users.c.id == api_tokens.c.user_id)
-                .where(api_tokens.c.token_hash == digest)
-            ).first()
-        if row is None:
-            raise AuthError("The token is not valid.")
-        if row.revoked_at is not None:
-            raise AuthError("This token was revoked; sign in again.")
-        if row.expires_at is not None and as_utc(row.expires_at) <= now:
-            raise AuthError("Your session has expired; sign in again.")
-        if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_EVERY:
-            _act_as(conn, row.user_id)
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id)
-                         .values(last_used_at=now))
+    if _pg(conn):
+        # The lookup and the identity in one round trip (the role switch and the user
+        # are transaction-local; see post001/core/sql/engine.py, act_as).
+        identity = identity_sql(conn).replace(":post001_uid", "t.user_id::text")
+        params = {**identity_params(conn, None), "h": digest}
+        params.pop("post001_uid")
+        row = conn.execute(sa.text(f"{identity}, t.* FROM post001_token_lookup(:h) AS t"),
+                           params).first()
+    else:
+        row = conn.execute(
+            sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,
+                      _users.c.username, api_tokens.c.expires_at,
+                      api_tokens.c.revoked_at, api_tokens.c.last_used_at)
+            .join(_users, _users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == digest)
+        ).first()
+    if row is None:
+        raise AuthError("The token is not valid.")
+    if row.revoked_at is not None:
+        raise AuthError("This token was revoked; sign in again.")
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        raise AuthError("Your session has expired; sign in again.")
+    if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_EVERY:
+        conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id)
+                     .values(last_used_at=now))
     return Principal(user_id=row.user_id, username=row.username, token_id=row.token_id)
 
 
-class LoginLimiter:
-    """At most N failed sign-ins per (client, username) per minute, per process."""
+class ServerBusy(Post001Error):
+    """503: every password check slot is taken (each argon2 check holds 64 MiB)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    category = "network"
+    http_status = 503
+    title = "Server busy"
+    default_actions = ("Wait a moment and try again.",)
 
-    def check(self, client: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            recent = self._failures.get((client, username))
-            if recent is None:
-                return
-            while recent and recent[0] < now - 60:
-                recent.popleft()
-            if len(recent) >= self.per_minute:
-                raise TooManyAttempts(max(1, int(60 - (now - recent[0])) + 1))
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"The server is busy checking other sign-ins; try again in {retry_after} s.",
+            details={"retry_after": retry_after})
+        self.retry_after = retry_after
 
-    def failed(self, client: str, username: str) -> None:
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()  # bounded memory under a spray of names
-            self._failures.setdefault((client, username), deque()).append(time.monotonic())
+
+class VerifyGate:
+    """At most `slots` password verifications at once in this process (argon2 takes
+    64 MiB and a core for each); a caller waits up to `wait_seconds` for a slot, then
+    gets ServerBusy (503 with Retry-After). Memory stays bounded whatever the load."""
+
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._semaphore.acquire(timeout=self.wait_seconds):
+            raise ServerBusy(max(1, math.ceil(self.wait_seconds)))
+        try:
+            yield
+        finally:
+            self._semaphore.release()
 
 
 def login(
@@ -218,6 +237,7 @@ def login(
     now: datetime,
     name: str = "",
     expires_at: datetime | None = None,
+    gate: VerifyGate | None = None,
 ) -> dict[str, Any]:
     """Check a password and issue a new token (returned once, stored only as a hash)."""
     with engine.begin() as conn:
@@ -230,7 +250,8 @@ def login(
                 .join(user_passwords, user_passwords.c.user_id == _users.c.id)
                 .where(_users.c.username == username)
             ).first()
-    ok = verify_password(row.password_hash if row else None, password)
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        ok = verify_password(row.password_hash if row else None, password)
     if row is None or not ok:
         raise AuthError("Wrong username or password.")
     with engine.begin() as conn:
@@ -238,6 +259,39 @@ def login(
         token, token_id = _insert_token(conn, row.user_id, name, now, expires_at)
     return {"token": token, "id": token_id, "name": name, "username": username,
             "expires_at": expires_at}
+
+
+def change_password(engine: sa.Engine, principal: Principal, current: str, new: str, *,
+                    now: datetime, gate: VerifyGate | None = None) -> int:
+    """The signed-in user's own change: the current password must be right; every other
+    token of theirs is revoked (the one making the change stays). Returns how many."""
+    check_password_rules(new)
+    with engine.begin() as conn:
+        if _pg(conn):
+            row = conn.execute(sa.text("SELECT * FROM post001_password_lookup(:u)"),
+                               {"u": principal.username}).first()
+        else:
+            row = conn.execute(
+                sa.select(user_passwords.c.user_id, user_passwords.c.password_hash)
+                .where(user_passwords.c.user_id == principal.user_id)).first()
+    with gate.slot() if gate is not None else contextlib.nullcontext():
+        ok = verify_password(row.password_hash if row else None, current)
+    if row is None or not ok or row.user_id != principal.user_id:
+        raise PermissionDenied("current_password: that is not your current password.",
+                               field="current_password")
+    hashed = hash_password(new)
+    with engine.begin() as conn:
+        if _pg(conn):
+            _act_as(conn, principal.user_id)
+            return int(conn.execute(
+                sa.text("SELECT post001_change_password(:h, :keep, :now)"),
+                {"h": hashed, "keep": principal.token_id, "now": now}).scalar() or 0)
+        conn.execute(user_passwords.update()
+                     .where(user_passwords.c.user_id == principal.user_id)
+                     .values(password_hash=hashed, updated_at=now))
+        return int(conn.execute(api_tokens.update().where(
+            api_tokens.c.user_id == principal.user_id, api_tokens.c.revoked_at.is_(None),
+            api_tokens.c.id != principal.token_id).values(revoked_at=now)).rowcount)
 
 
 def _insert_token(conn: sa.Connection, user_id: UUID, name: str, now: datetime,
@@ -302,7 +356,9 @@ def add_user(engine: sa.Engine, username: str, password: str, *, now: datetime,
                 created_at=created_at)
 
 
-def set_password(engine: sa.Engine, username: str, password: str, *, now: datetime) -> None:
+def set_password(engine: sa.Engine, username: str, password: str, *, now: datetime) -> int:
+    """A new password; every token the user holds is revoked in the same transaction
+    (whoever had one signs in again with the new password). Returns how many."""
     check_password_rules(password)
     hashed = hash_password(password)
     with engine.begin() as conn:
@@ -312,6 +368,9 @@ def set_password(engine: sa.Engine, username: str, password: str, *, now: dateti
         conn.execute(user_passwords.delete().where(user_passwords.c.user_id == row.id))
         conn.execute(user_passwords.insert().values(user_id=row.id, password_hash=hashed,
                                                     updated_at=now))
+        return int(conn.execute(api_tokens.update().where(
+            api_tokens.c.user_id == row.id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)).rowcount)
 
 
 def issue_token(engine: sa.Engine, username: str, *, now: datetime, name: str = "",

@@ -110,6 +110,7 @@ def serve_command(state: State, host: str, port: int, workers: int, log_level: s
 
     from post001.core.sql.schema import ensure_schema
     from post001.server.db import admin_engine
+    from post001.server.http import uvicorn_options
 
     url = _database_url(state)
     if url.startswith("sqlite"):
@@ -131,13 +132,14 @@ def serve_command(state: State, host: str, port: int, workers: int, log_level: s
         os.environ["POST001_DATABASE_URL"] = url
         uvicorn.run("post001.server.app:create_app_from_env", factory=True, host=host,
                     port=port, workers=workers, log_level=log_level, log_config=None,
-                    access_log=False)
+                    access_log=False, **uvicorn_options())
     else:
         from post001.server.app import create_app
 
         # post001's own access log (post001.access) replaces uvicorn's.
         uvicorn.run(create_app(database_url=url, migrate=False), host=host, port=port,
-                    log_level=log_level, log_config=None, access_log=False)
+                    log_level=log_level, log_config=None, access_log=False,
+                    **uvicorn_options())
 
 
 # --- server administration --------------------------------------------------------------
@@ -198,15 +200,15 @@ def user_add(state: State, username: str, display_name: str, password_stdin: boo
 @json_option
 @pass_state
 def user_passwd(state: State, username: str, password_stdin: bool) -> None:
-    """Set a new password for USERNAME."""
+    """Set a new password for USERNAME (signing out every session they have)."""
     from post001.core.clock import utcnow
     from post001.server import auth
 
     engine = _admin(state)
     password = read_password(not password_stdin, confirm=True)
-    auth.set_password(engine, username, password, now=utcnow())
-    _done(state, f"Password changed for {username}.",
-          {"username": username, "password": "changed"})
+    revoked = auth.set_password(engine, username, password, now=utcnow())
+    _done(state, f"Password changed for {username}; {revoked} token(s) revoked.",
+          {"username": username, "password": "changed", "tokens_revoked": revoked})
 
 
 @server_group.group("token")

@@ -167,8 +167,11 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         err = ValidationError("A value in the request cannot be stored or looked up.")
         return error_response(err, 422)
     err = DatabaseError("The database is unavailable; try again shortly.")
+    # With the traceback (post001/core/logs.py scrubs tokens, hashes and parameters):
+    # an operator needs to know why the database refused.
     log.warning("%s %s -> 503: %s", request.method, request.url.path,
-                type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+                type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+                exc_info=exc)
     return error_response(err, 503, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
 

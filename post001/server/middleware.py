@@ -79,9 +79,12 @@ def nul_in_url(scope: Scope) -> str | None:
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics,
+                 max_header_count: int = 100, max_header_bytes: int = 16 * 1024) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_count = max_header_count
+        self.max_header_bytes = max_header_bytes
         self.metrics = metrics
 
     async def _too_large(self, send: Send, size: int | None, request_id: str) -> None:
@@ -130,6 +133,16 @@ class GuardMiddleware:
             await send(message)
 
         try:
+            # h11 caps a header block only while it is incomplete; a block that arrives
+            # whole is measured here.
+            raw = scope.get("headers") or []
+            count, size = len(raw), sum(len(k) + len(v) for k, v in raw)
+            if count > self.max_header_count or size > self.max_header_bytes:
+                status_holder[0] = 431
+                await self._refuse(send, 431, "headers", f"The request has {count} headers "
+                                   f"({size:,} bytes); the limits are {self.max_header_count} "
+                                   f"and {self.max_header_bytes:,} bytes.", request_id)
+                return
             bad = nul_in_url(scope)
             if bad is not None:
                 status_holder[0] = 422

@@ -15,12 +15,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from post001.core.clock import as_utc
-from post001.core.models import PostStatus
-from post001.core.sql import tables as t
+from post001.core.sql.publish import due_posts
 from post001.core.sql.store import SqlStore
 from post001.server import metrics
 from post001.server.db import SYSTEM_USER_ID
@@ -33,10 +31,9 @@ log = logging.getLogger("post001.server.scheduler")
 
 def oldest_due_lag(ctx: ServerContext, now: datetime) -> float:
     """Seconds since the oldest still-scheduled post fell due (0: nothing is overdue)."""
-    posts = t.posts
     with ctx.system_engine.connect() as conn:
-        oldest = conn.execute(sa.select(sa.func.min(posts.c.publish_at)).where(
-            posts.c.status == PostStatus.SCHEDULED.value, posts.c.publish_at <= now)).scalar()
+        due = due_posts(conn, now)
+    oldest = min((row.publish_at for row in due), default=None)
     return 0.0 if oldest is None else (now - as_utc(oldest)).total_seconds()
 
 

@@ -58,6 +58,17 @@ class TokenRequest(_Body):
     expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
 
 
+class PasswordChange(_Body):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=1024),
+                                Storable]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=1024), Storable]
+
+
+class PasswordChanged(BaseModel):
+    #: Other tokens of the user's that the change revoked (the one used stays valid).
+    tokens_revoked: int
+
+
 class TokenIssued(BaseModel):
     token: str
     id: UUID
@@ -105,9 +116,12 @@ class Health(BaseModel):
 
 
 class PostCreationHealth(BaseModel):
+    """Anonymous callers get `status` and `timestamp` only; the rest goes to the
+    server's administrators and the metrics token's holder (docs/server.md)."""
+
     status: str  # healthy | warning | critical
     timestamp: datetime
-    components: dict[str, str]
-    metrics: dict[str, Any]
-    feature_flags: dict[str, Any]
-    adoption: dict[str, Any]
+    components: dict[str, str] | None = None
+    metrics: dict[str, Any] | None = None
+    feature_flags: dict[str, Any] | None = None
+    adoption: dict[str, Any] | None = None

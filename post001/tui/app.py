@@ -20,22 +20,29 @@ from textual.worker import Worker
 
 from post001.core.clock import Clock, utcnow
 from post001.core.errors import DatabaseError, Post001Error
-from post001.tui.commands import Post001Commands
+from post001.core.limits import DEFAULT_CONTENT_MAX, DEFAULT_MAX_COLLECTIVES
 from post001.tui.messages import DraftSaved, RecoveredFound, StoreFailed, StoreOpened
 from post001.tui.team import SignInNeeded, TeamModeMixin, TeamTarget, needs_sign_in
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from post001.core.config import Settings
     from post001.core.store import Store
 
 StoreFactory = Callable[[], "Store"]
 
-#: Until the store says otherwise (the same defaults as post001.core.config.Settings).
-DEFAULT_MAX_COLLECTIVES = 10
-DEFAULT_MAX_CONTENT = 200_000
 
 #: Seconds between attempts to open a store that is not there yet (capped backoff).
 OPEN_BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+def _post001_commands() -> type[Provider]:
+    """The command palette's provider, imported when the palette first opens (Textual
+    accepts a callable in COMMANDS), not at launch: the first frame does not need it."""
+    from post001.tui.commands import Post001Commands
+
+    return Post001Commands
 
 
 class Post001App(TeamModeMixin, App[None]):
@@ -44,10 +51,11 @@ class Post001App(TeamModeMixin, App[None]):
     TITLE = "post001"
     SUB_TITLE = "write once, publish to many collectives"
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
-    COMMANDS = App.COMMANDS | {Post001Commands}
+    COMMANDS = App.COMMANDS | {_post001_commands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Shown by the dashboard as "q Quit"; shown here too, every footer said it twice.
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
     ]
@@ -70,8 +78,9 @@ class Post001App(TeamModeMixin, App[None]):
         self.clock = clock
         self.demo = demo
         self.store: Store | None = None
+        # Until the store says otherwise (Store.limits()).
         self.max_collectives = DEFAULT_MAX_COLLECTIVES
-        self.max_content = DEFAULT_MAX_CONTENT
+        self.max_content = DEFAULT_CONTENT_MAX
         #: Drafts kept on this machine by failed saves (see recovery.py), as last counted.
         self.recovered_count = 0
         self.multi_collective = True
@@ -144,6 +153,14 @@ class Post001App(TeamModeMixin, App[None]):
                 me = store.me()
             except Exception as exc:
                 err = exc if isinstance(exc, Post001Error) else DatabaseError(str(exc))
+                offline_user = self.team_opened_offline(store, err)
+                if store is not None and offline_user is not None:
+                    # A team server away at start: write to the journal meanwhile.
+                    self.username = offline_user
+                    self.store = store
+                    self._store_ready.set()
+                    self.post_message(StoreOpened(store))
+                    return
                 self.close_team_store(store)
                 if self.team is not None and needs_sign_in(err):
                     self.post_message(SignInNeeded(err))  # a sign-in, not a retry loop
@@ -185,10 +202,7 @@ class Post001App(TeamModeMixin, App[None]):
     def wait_store(self, timeout: float = 60.0) -> Store:
         """The store, waiting for it to open. Call from worker threads only."""
         if not self._store_ready.wait(timeout):
-            raise DatabaseError(
-                "The database is not available yet.",
-                actions=["Your draft is kept; post001 retries automatically."],
-            )
+            raise DatabaseError("The database is not available yet.")
         assert self.store is not None
         return self.store
 

@@ -4,7 +4,7 @@ No Textual and no store here: the editor feeds it keystrokes and save outcomes, 
 whether a save is due, and shows its status line. Time is whatever float the caller
 passes in (seconds), so tests move a fake clock instead of sleeping.
 
-The rules (DOMAIN.md, workflow step 1):
+The rules (docs/product.md, "How writing goes", step 1):
 
 * a save starts about `delay` seconds after the last keystroke (debounce);
 * during continuous typing, at most `max_interval` seconds pass between saves;

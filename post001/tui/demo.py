@@ -83,7 +83,9 @@ def build_demo_database(url: str) -> None:
         reviewed = post("What open source taught me about review",
                         ["open-source-stories", "security-digest"])
         ada.publish(reviewed.id)  # type: ignore[attr-defined]
-        rejected = post("Ten tips for faster CI", ["open-source-stories"])
+        # Out in her own collective, turned down in another: a post is "published" only
+        # when some collective shows it (tests/test_demo_data.py keeps it so).
+        rejected = post("Ten tips for faster CI", ["ada-notes", "open-source-stories"])
         ada.publish(rejected.id)  # type: ignore[attr-defined]
         stores["margaret"].reject(rejected.id, "open-source-stories",  # type: ignore[attr-defined]
                                   "Lovely, but off-topic here: tell us a story about a project.")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+from post001.core.private import write_private
 
 
 def recovery_dir() -> Path:
@@ -33,13 +34,10 @@ def keep(key: str, post_id: UUID | None, fields: dict[str, Any], *,
 
     `reason` says why it was kept (shown on the Recovered screen)."""
     try:
-        folder = recovery_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         body = {"post_id": str(post_id) if post_id else None, "fields": fields,
                 "saved_at": datetime.now(UTC).isoformat(), "reason": reason}
-        tmp = folder / f".{key}.tmp"
-        tmp.write_text(json.dumps(body, default=str), encoding="utf-8")
-        os.replace(tmp, _path(key))
+        # Private writing: 0600 in a 0700 folder (post001.core.private).
+        write_private(_path(key), json.dumps(body, default=str))
         return _path(key)
     except OSError:
         return None

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 
 if TYPE_CHECKING:  # the dashboard paints before the models are imported
     from post001.core.models import Membership, PostStatus, Share
 
-#: Keyed by the status values (ShareStatus and PostStatus are StrEnums: they hash as these).
-SHARE_LABEL = {
-    "draft": ("draft", "dim"),
-    "pending_approval": ("in review", "yellow"),
-    "published": ("published", "green"),
-    "rejected": ("rejected", "red"),
-}
+from post001.core import labels
 
-POST_STYLE = {
-    "draft": "dim",
-    "scheduled": "cyan",
-    "published": "green",
-    "archived": "magenta",
-}
+#: Keyed by the status values (ShareStatus and PostStatus are StrEnums: they hash as these).
+SHARE_LABEL = {status: (label.text, label.style) for status, label in labels.SHARE.items()}
+
+POST_STYLE = {status: label.style for status, label in labels.POST.items()}
+
+#: The order a share summary counts in: what reached readers first.
+SUMMARY_ORDER = ("published", "pending_approval", "rejected", "draft")
 
 
 def share_badges(shares: Sequence[Share], *, limit: int = 4) -> str:
@@ -49,8 +45,33 @@ def share_badges_text(shares: Sequence[Share], *, limit: int = 3) -> Text:
     return text
 
 
+class HasShareStatus(Protocol):
+    """A share, or a publish outcome: anything with a share status."""
+
+    @property
+    def status(self) -> str: ...
+
+
+def share_summary_text(shares: Sequence[HasShareStatus]) -> Text:
+    """'3 published · 1 in review': counts per status, in the words of core/labels.py."""
+    counts: dict[str, int] = {}
+    for share in shares:
+        counts[str(share.status)] = counts.get(str(share.status), 0) + 1
+    text = Text()
+    for status in SUMMARY_ORDER:
+        if counts.get(status):
+            label = labels.SHARE[status]
+            if text:
+                text.append(" · ", style="dim")
+            text.append(f"{counts[status]} {label.text}", style=label.style)
+    if not shares:
+        text.append("not shared", style="dim")
+    return text
+
+
 def post_status_text(status: PostStatus) -> Text:
-    return Text(status.value, style=POST_STYLE[status])
+    label = labels.POST[str(status)]
+    return Text(label.text, style=label.style)
 
 
 def can_post_text(membership: Membership) -> Text:
@@ -64,6 +85,14 @@ def can_post_text(membership: Membership) -> Text:
             return Text("yes (reviewed)", style="yellow")
         return Text("yes", style="green")
     return Text(f"no: {membership.reason or 'not allowed'}", style="red")
+
+
+def short_time(when: datetime, now: datetime) -> str:
+    """'Jan 05 09:03' this year, '2025-12-01' before: 12 columns at most, local time."""
+    local = when.astimezone()
+    if local.year == now.astimezone().year:
+        return f"{local:%b %d %H:%M}"
+    return f"{local:%Y-%m-%d}"
 
 
 def counter(length: int, limit: int) -> str:

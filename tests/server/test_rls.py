@@ -8,6 +8,7 @@ INSERT when it succeeds; UPDATE and DELETE when they touch the row.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -296,11 +297,17 @@ MATRIX: list[tuple[str, str | None, str, str]] = [
 ]
 
 SYSTEM_MATRIX: list[tuple[str, str, str]] = [
-    ("the scheduler finds every author's drafts", "SELECT 1 FROM posts WHERE id = :D", ALLOW),
-    ("the scheduler cannot rewrite history",
+    # 0013_server_defence: the old settable flag grants nothing any more.
+    ("post001.system = on shows no author's drafts", "SELECT 1 FROM posts WHERE id = :D",
+     DENY),
+    ("post001.system = on changes no draft",
+     "UPDATE posts SET title = 'x' WHERE id = :D", DENY),
+    ("post001.system = on cannot rewrite history",
      "UPDATE audit_events SET action = 'y' WHERE id = :audit_c", DENY),
-    ("the scheduler cannot delete history", "DELETE FROM audit_events WHERE id = :audit_c", DENY),
-    ("the scheduler cannot read password hashes", "SELECT 1 FROM user_passwords", DENY),
+    ("post001.system = on cannot delete history",
+     "DELETE FROM audit_events WHERE id = :audit_c", DENY),
+    ("post001.system = on cannot read password hashes", "SELECT 1 FROM user_passwords",
+     DENY),
 ]
 
 
@@ -340,3 +347,91 @@ def test_every_user_table_forces_rls_and_the_app_role_bypasses_nothing(admin: sa
     assert (role.rolsuper, role.rolbypassrls, role.rolcanlogin) == (False, False, False)
     assert owned == 0
     assert audit_grants == {"SELECT", "INSERT"}
+
+
+# --- 0013_server_defence ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _scratch_role(admin: sa.Engine, member_of: str | None = None) -> Iterator[str]:
+    """A throwaway NOLOGIN role (roles are cluster-wide: a unique name, dropped after)."""
+    name = f"post001_t_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {name} NOLOGIN NOBYPASSRLS"))
+        if member_of:
+            conn.execute(sa.text(f"GRANT {member_of} TO {name}"))
+    try:
+        yield name
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {name}"))
+            conn.execute(sa.text(f"DROP ROLE {name}"))
+
+
+def _as_role(admin: sa.Engine, role: str, user: uuid.UUID | None, sql: str,
+             params: dict[str, object]) -> str:
+    with admin.connect() as conn, conn.begin() as tx:
+        try:
+            conn.execute(sa.text(f"SET LOCAL ROLE {role}"))
+            if user is not None:
+                conn.execute(sa.text("SELECT set_config('post001.user_id', :u, true)"),
+                             {"u": str(user)})
+            result = conn.execute(sa.text(sql), params)
+            if sql.lstrip().upper().startswith("SELECT"):
+                return ALLOW if result.first() is not None else DENY
+            return ALLOW if result.rowcount > 0 else DENY
+        except sa_exc.DBAPIError:
+            return DENY
+        finally:
+            tx.rollback()
+
+
+def test_credential_lookups_are_for_the_app_role_only(admin: sa.Engine, world: World) -> None:
+    lookup = "SELECT * FROM post001_password_lookup('alice')"
+    assert _as_role(admin, "post001_app", None, lookup, {}) == ALLOW
+    with _scratch_role(admin) as stranger:
+        assert _as_role(admin, stranger, None, lookup, {}) == DENY
+        assert _as_role(admin, stranger, None, "SELECT * FROM post001_token_lookup('h')",
+                        {}) == DENY
+    with admin.connect() as conn:
+        public = conn.execute(sa.text(
+            "SELECT p.proname FROM pg_proc p WHERE p.proname LIKE 'post001%' "
+            "AND p.prosecdef AND has_function_privilege('public', p.oid, 'EXECUTE')")).all()
+    assert public == []
+
+
+def test_guards_hold_for_a_role_with_another_name(admin: sa.Engine, world: World) -> None:
+    """bob edits C, where alice's P is published: RLS lets a moderator touch the row (to
+    remove a share), the guard refuses any other change, whatever the role is called."""
+    change = "UPDATE posts SET title = 'defaced' WHERE id = :P"
+    params = {"P": str(world.ids["P"])}
+    assert _as_role(admin, "post001_app", world.ids["bob"], change, params) == DENY
+    with _scratch_role(admin, member_of="post001_app") as renamed:
+        assert _as_role(admin, renamed, world.ids["bob"], change, params) == DENY
+        own = "UPDATE posts SET title = 'mine' WHERE id = :P"
+        assert _as_role(admin, renamed, world.ids["alice"], own, params) == ALLOW
+
+
+def test_managers_do_not_read_other_authors_draft_selections(admin: sa.Engine,
+                                                             world: World) -> None:
+    ids = world.ids
+    events = {"draft_added": ("share.added", "D", {"new_values": '{"status": "draft"}'}),
+              "draft_removed": ("share.removed", "D", {"old_values": '{"status": "draft"}'}),
+              "published_added": ("share.added", "P",
+                                  {"new_values": '{"status": "published"}'})}
+    with admin.begin() as conn:
+        for key, (action, post, values) in events.items():
+            ids[key] = uuid.uuid4()
+            conn.execute(sa.text(
+                "INSERT INTO audit_events (id, at, actor_id, action, post_id, collective_id,"
+                " old_values, new_values) VALUES (:id, :t, :a, :action, :p, :c,"
+                " CAST(:old AS jsonb), CAST(:new AS jsonb))"),
+                {"id": ids[key], "t": T0, "a": ids["alice"], "action": action,
+                 "p": ids[post], "c": ids["C"], "old": values.get("old_values"),
+                 "new": values.get("new_values")})
+    read = "SELECT 1 FROM audit_events WHERE id = :e"
+    seen = {key: _as_role(admin, "post001_app", ids["frank"], read, {"e": str(ids[key])})
+            for key in events}
+    assert seen == {"draft_added": DENY, "draft_removed": DENY, "published_added": ALLOW}
+    assert _as_role(admin, "post001_app", ids["alice"], read,
+                    {"e": str(ids["draft_added"])}) == ALLOW

@@ -1,4 +1,4 @@
-"""Writing: auto-save exactly as DOMAIN.md step 1 says, quit flushes, nothing is lost."""
+"""Writing: auto-save exactly as docs/product.md (step 1) says, quit flushes, nothing is lost."""
 
 from __future__ import annotations
 

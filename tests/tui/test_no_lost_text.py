@@ -1,6 +1,6 @@
-"""DOMAIN.md step 1, "nothing the writer types is ever lost", on every way off the editor:
-escape or quit while a save is slow, failing, refused or in conflict, the palette's
-Dashboard, a dialog left open, no store at all, and $EDITOR."""
+"""docs/product.md, "How writing goes" step 1: nothing the writer types is ever lost,
+on every way off the editor: escape or quit while a save is slow, failing, refused or
+in conflict, the palette's Dashboard, a dialog left open, no store at all, and $EDITOR."""
 
 from __future__ import annotations
 

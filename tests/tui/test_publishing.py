@@ -138,7 +138,7 @@ async def test_picker_stays_small_with_thousands_of_memberships(make_app: Any,
         await open_post(pilot, "Big")
         picker = await open_picker(pilot)
         assert len(picker.rows) == WINDOW and picker.more
-        assert "type to narrow" in str(picker.query_one("#window-note").render())
+        assert "type to narrow" in str(picker.query_one("#count").render())
         await pilot.press(*"0042")
         await settle(pilot, picker)
         assert slugs(picker) == ["c-0042"]

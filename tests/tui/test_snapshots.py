@@ -1,5 +1,9 @@
 """One snapshot per screen: fixed size, fixed clock and time zone, seeded data, no blinking.
 
+The screens a writer spends time in are shot at three sizes (`SIZES`): a laptop's 80x24,
+a usual 120x40 and a large 200x60. `python tests/tui/render_png.py` turns the SVGs into
+PNGs to look at.
+
 Regenerate after an intended change with `pytest tests/tui --snapshot-update` and review
 the SVGs in `__snapshots__/`.
 """
@@ -29,7 +33,11 @@ def steady(pilot: Any) -> None:
     app.clear_notifications()
 
 
-def shoot(snap_compare: Any, app: Any, before: Before) -> bool:
+SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x60": (200, 60)}
+every_size = pytest.mark.parametrize("size", list(SIZES))
+
+
+def shoot(snap_compare: Any, app: Any, before: Before, size: str = "") -> bool:
     async def run_before(pilot: Any) -> None:
         await wait_for(pilot, lambda: app.store is not None)
         await before(pilot)
@@ -37,7 +45,8 @@ def shoot(snap_compare: Any, app: Any, before: Before) -> bool:
         steady(pilot)
         await pilot.pause()
 
-    return bool(snap_compare(app, terminal_size=SIZE, run_before=run_before))
+    terminal = SIZES[size] if size else SIZE
+    return bool(snap_compare(app, terminal_size=terminal, run_before=run_before))
 
 
 @pytest.fixture
@@ -76,9 +85,10 @@ async def open_title(pilot: Any, title: str) -> None:
     await settled(pilot)
 
 
-def test_dashboard(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_dashboard(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     app, _ = make_app()
-    assert shoot(snap_compare, app, to_dashboard)
+    assert shoot(snap_compare, app, to_dashboard, size)
 
 
 def test_dashboard_first_run(snap_compare: Any, make_app: Any) -> None:
@@ -86,9 +96,10 @@ def test_dashboard_first_run(snap_compare: Any, make_app: Any) -> None:
     assert shoot(snap_compare, app, to_dashboard)
 
 
-def test_editor(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_editor(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     app, _ = make_app()
-    assert shoot(snap_compare, app, lambda p: open_title(p, "Notes on terminal writing"))
+    assert shoot(snap_compare, app, lambda p: open_title(p, "Notes on terminal writing"), size)
 
 
 def test_editor_with_preview(snap_compare: Any, make_app: Any, posts: Any) -> None:
@@ -101,7 +112,9 @@ def test_editor_with_preview(snap_compare: Any, make_app: Any, posts: Any) -> No
     assert shoot(snap_compare, app, before)
 
 
-def test_post_settings_with_errors(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_post_settings_with_errors(snap_compare: Any, make_app: Any, posts: Any,
+                                   size: str) -> None:
     async def before(pilot: Any) -> None:
         await open_title(pilot, "Notes on terminal writing")
         await pilot.press("f2")
@@ -110,10 +123,11 @@ def test_post_settings_with_errors(snap_compare: Any, make_app: Any, posts: Any)
         pilot.app.screen.query_one("#in-thumbnail_url", Input).value = "ftp://example.com/x.png"
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)
 
 
-def test_picker(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_picker(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     async def before(pilot: Any) -> None:
         await open_title(pilot, "Notes on terminal writing")
         await pilot.press("f3")
@@ -125,10 +139,11 @@ def test_picker(snap_compare: Any, make_app: Any, posts: Any) -> None:
                        and len(picker.rows) == 5)
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)
 
 
-def test_preflight_blocked(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_preflight_blocked(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     async def before(pilot: Any) -> None:
         await open_title(pilot, "Mixed bag")
         await pilot.press("f9")
@@ -136,10 +151,12 @@ def test_preflight_blocked(snap_compare: Any, make_app: Any, posts: Any) -> None
                        and pilot.app.screen.plan is not None)
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)
 
 
-def test_publish_summary(snap_compare: Any, make_app: Any, posts: Any, world: Any) -> None:
+@every_size
+def test_publish_summary(snap_compare: Any, make_app: Any, posts: Any, world: Any,
+                         size: str) -> None:
     world["alice"].set_collectives(posts["mixed"].id, ["rust-weekly", "ml-digest",
                                                       "open-stories"])
 
@@ -152,10 +169,11 @@ def test_publish_summary(snap_compare: Any, make_app: Any, posts: Any, world: An
         await wait_for(pilot, lambda: screen_name(pilot.app) == "PublishSummaryScreen")
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)
 
 
-def test_review_queue(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_review_queue(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     async def before(pilot: Any) -> None:
         await to_dashboard(pilot)
         await pilot.press("r")
@@ -164,7 +182,7 @@ def test_review_queue(snap_compare: Any, make_app: Any, posts: Any) -> None:
         await settled(pilot)
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)
 
 
 def test_conflict(snap_compare: Any, make_app: Any, posts: Any, world: Any,
@@ -226,7 +244,8 @@ def test_search(snap_compare: Any, make_app: Any, posts: Any, world: Any) -> Non
     assert shoot(snap_compare, app, before)
 
 
-def test_recovered(snap_compare: Any, make_app: Any, posts: Any) -> None:
+@every_size
+def test_recovered(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None:
     import json
 
     from post001.tui import recovery
@@ -252,4 +271,4 @@ def test_recovered(snap_compare: Any, make_app: Any, posts: Any) -> None:
                        and len(pilot.app.screen.drafts) == 2)
 
     app, _ = make_app()
-    assert shoot(snap_compare, app, before)
+    assert shoot(snap_compare, app, before, size)

@@ -21,6 +21,14 @@ from post001.core.sql.base import (
 )
 from post001.core.validation import check_text
 
+# permissions.is_draft_selection in SQL, so the page limit counts only readable events.
+_DRAFT_SELECTION = sa.or_(
+    sa.and_(t.audit.c.action == "share.added",
+            sa.func.coalesce(t.audit.c.new_values["status"].as_string(), "") == "draft"),
+    sa.and_(t.audit.c.action == "share.removed",
+            sa.func.coalesce(t.audit.c.old_values["status"].as_string(), "") == "draft"),
+)
+
 
 class ActivityMixin(SqlBase):
     def audit(
@@ -44,7 +52,8 @@ class ActivityMixin(SqlBase):
                                      mine.c.member_id == self._user_id))
             .where(sa.or_(t.audit.c.actor_id == self._user_id,
                           t.posts.c.author_id == self._user_id,
-                          mine.c.role.in_([r.value for r in permissions.MANAGERS])))
+                          sa.and_(mine.c.role.in_([r.value for r in permissions.MANAGERS]),
+                                  sa.not_(_DRAFT_SELECTION))))
             .order_by(t.audit.c.at.desc(), t.audit.c.id)
             .limit(max(1, min(limit, 1000)))
         )
@@ -61,7 +70,9 @@ class ActivityMixin(SqlBase):
                 if not permissions.can_read_audit(
                         is_actor=r.actor_id == self._user_id,
                         is_post_author=r.post_author == self._user_id,
-                        role=Role(r.my_role) if r.my_role else None):
+                        role=Role(r.my_role) if r.my_role else None,
+                        draft_selection=permissions.is_draft_selection(
+                            r.action, r.old_values, r.new_values)):
                     continue
                 events.append(AuditEvent(
                     id=r.id, at=r.at, actor=r.actor_name, action=r.action, post_id=r.post_id,

@@ -22,9 +22,10 @@ HEAD_REVISION = "0013_server_defence"
 SEARCH_TABLE_PREFIX = "posts_fts"
 SEARCH_COLUMN = ("posts", "search_vector")
 SEARCH_INDEX = "ix_posts_search"
-#: The server's credential tables (0006_auth_rls), declared in post001/server/auth.py:
+#: The server's credential tables (0006_auth_rls, declared in post001/server/auth.py)
+#: and its sign-in throttle (0013_server_defence, post001/server/throttle.py):
 #: the headless core's metadata does not know them.
-SERVER_TABLES = frozenset({"user_passwords", "api_tokens"})
+SERVER_TABLES = frozenset({"user_passwords", "api_tokens", "signin_throttle"})
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:

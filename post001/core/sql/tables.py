@@ -1,19 +1,25 @@
-"""The database schema, as SQLModel tables (Alembic's autogenerate target).
+"""The database schema, as SQLAlchemy Core tables (Alembic's autogenerate target).
 
 The store talks to these through SQLAlchemy Core statements, not the ORM session:
 every use case is a handful of set-based statements in one transaction, which keeps
 publishing to N collectives at a fixed number of round trips.
+
+Why plain `sa.Table`s and not SQLModel `table=True` classes (as before): nothing used the
+classes, only their `__table__`; the shapes callers see are the pydantic models in
+post001/core/models.py. Declaring the tables through SQLModel cost every database
+command about 0.2 s of start-up (importing sqlmodel and SQLAlchemy's ORM, building nine
+pydantic models and nine ORM mappers), which put `post001 post list --json` far above its
+0.3 s target (issue 10; benchmarks/bench_cli.py). The tables, columns, constraints and
+index names are exactly those SQLModel declared: tests/test_migrations.py compares them
+with the migrations on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlmodel import Field, SQLModel
 
 from post001.core.clock import as_utc
 
@@ -36,7 +42,27 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+class JSONDocument(sa.types.TypeDecorator[Any]):
+    """JSON; JSONB on PostgreSQL.
+
+    Not `sa.JSON().with_variant(postgresql.JSONB(), ...)`: that imports SQLAlchemy's
+    whole PostgreSQL dialect (with asyncio) when this module loads, ~25 ms of every
+    SQLite command's start-up. Here JSONB is looked up when a PostgreSQL connection
+    first needs the type, by which time that dialect is loaded anyway.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSONType = JSONDocument()
 
 ROLES = ("owner", "admin", "editor", "author", "contributor", "member")
 POST_STATUSES = ("draft", "scheduled", "published", "archived")
@@ -47,204 +73,157 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _ts(nullable: bool = False, **kw: Any) -> Any:
-    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, **kw))
+def _ts(name: str, nullable: bool = False) -> sa.Column[datetime]:
+    return sa.Column(name, UTCDateTime(), nullable=nullable)
 
 
-class UserRow(SQLModel, table=True):
-    __tablename__ = "users"
-    id: UUID = Field(primary_key=True)
-    username: str = Field(sa_column=sa.Column(sa.Text, unique=True, nullable=False))
-    display_name: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    created_at: datetime = _ts()
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", sa.Uuid, primary_key=True)
 
 
-class CollectiveRow(SQLModel, table=True):
-    __tablename__ = "collectives"
-    id: UUID = Field(primary_key=True)
-    slug: str = Field(sa_column=sa.Column(sa.Text, unique=True, nullable=False))
-    name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    owner_id: UUID = Field(foreign_key="users.id", nullable=False)
-    require_approval: bool = Field(
-        default=False,
-        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
-    )
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+metadata = sa.MetaData()
 
+users = sa.Table(
+    "users", metadata,
+    _id(),
+    sa.Column("username", sa.Text, unique=True, nullable=False),
+    sa.Column("display_name", sa.Text),
+    _ts("created_at"),
+)
 
-class MemberRow(SQLModel, table=True):
-    __tablename__ = "collective_members"
-    __table_args__ = (
-        sa.UniqueConstraint("collective_id", "member_id", name="uq_collective_members"),
-        sa.CheckConstraint(_in("role", ROLES), name="ck_collective_members_role"),
-        sa.Index("ix_collective_members_member", "member_id"),
-        # Exactly one owner per collective (migration 0007).
-        sa.Index("uq_collective_members_one_owner", "collective_id", unique=True,
-                 sqlite_where=sa.text("role = 'owner'"),
-                 postgresql_where=sa.text("role = 'owner'")),
-    )
-    id: UUID = Field(primary_key=True)
-    collective_id: UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("collectives.id", ondelete="CASCADE"),
-                            nullable=False)
-    )
-    member_id: UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"),
-                            nullable=False)
-    )
-    role: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    created_at: datetime = _ts()
+collectives = sa.Table(
+    "collectives", metadata,
+    _id(),
+    sa.Column("slug", sa.Text, unique=True, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("owner_id", sa.Uuid, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("require_approval", sa.Boolean, nullable=False, server_default=sa.false()),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
 
+members = sa.Table(
+    "collective_members", metadata,
+    _id(),
+    sa.Column("collective_id", sa.Uuid, sa.ForeignKey("collectives.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("member_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    _ts("created_at"),
+    sa.UniqueConstraint("collective_id", "member_id", name="uq_collective_members"),
+    sa.CheckConstraint(_in("role", ROLES), name="ck_collective_members_role"),
+    sa.Index("ix_collective_members_member", "member_id"),
+    # Exactly one owner per collective (migration 0007).
+    sa.Index("uq_collective_members_one_owner", "collective_id", unique=True,
+             sqlite_where=sa.text("role = 'owner'"),
+             postgresql_where=sa.text("role = 'owner'")),
+)
 
-class PostRow(SQLModel, table=True):
-    __tablename__ = "posts"
-    __table_args__ = (
-        sa.CheckConstraint(_in("status", POST_STATUSES), name="ck_posts_status"),
-        sa.CheckConstraint("post_type IN ('text', 'video')", name="ck_posts_post_type"),
-        # The writer's listing, newest change first, paged by (updated_at, id) (0012).
-        sa.Index("ix_posts_author_listing", "author_id", "updated_at", "id"),
-        sa.Index("ix_posts_due", "status", "publish_at"),
-    )
-    id: UUID = Field(primary_key=True)
-    author_id: UUID = Field(foreign_key="users.id", nullable=False)
-    collective_id: UUID | None = Field(default=None, foreign_key="collectives.id")
-    title: str = Field(sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    subtitle: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    byline: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    content: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    post_type: str = Field(
-        default="text", sa_column=sa.Column(sa.Text, nullable=False, server_default="text")
-    )
-    is_public: bool = Field(
-        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
-    )
-    seo_title: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    meta_description: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    thumbnail_url: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-    meta: dict[str, Any] | None = Field(default=None, sa_column=sa.Column("metadata", JSONType))
-    slug: str | None = Field(default=None, sa_column=sa.Column(sa.Text, unique=True))
-    status: str = Field(
-        default="draft", sa_column=sa.Column(sa.Text, nullable=False, server_default="draft")
-    )
-    publish_at: datetime | None = _ts(nullable=True)
-    published_at: datetime | None = _ts(nullable=True)
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
-    version: int = Field(
-        default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1")
-    )
+posts = sa.Table(
+    "posts", metadata,
+    _id(),
+    sa.Column("author_id", sa.Uuid, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("collective_id", sa.Uuid, sa.ForeignKey("collectives.id")),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("subtitle", sa.Text),
+    sa.Column("byline", sa.Text),
+    sa.Column("content", sa.Text),
+    sa.Column("post_type", sa.Text, nullable=False, server_default="text"),
+    sa.Column("is_public", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("seo_title", sa.Text),
+    sa.Column("meta_description", sa.Text),
+    sa.Column("thumbnail_url", sa.Text),
+    sa.Column("metadata", JSONType),
+    sa.Column("slug", sa.Text, unique=True),
+    sa.Column("status", sa.Text, nullable=False, server_default="draft"),
+    _ts("publish_at", nullable=True),
+    _ts("published_at", nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     # The client's id for the save that last wrote the text, and the version it made
     # (migration 0009): a retried save is recognised instead of conflicting with itself.
-    last_save_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
-    last_save_version: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    sa.Column("last_save_id", sa.Uuid),
+    sa.Column("last_save_version", sa.Integer),
     # Words in `content`, kept by every save (migration 0012): listings never read bodies.
-    word_count: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
-    )
+    sa.Column("word_count", sa.Integer, nullable=False, server_default="0"),
+    sa.CheckConstraint(_in("status", POST_STATUSES), name="ck_posts_status"),
+    sa.CheckConstraint("post_type IN ('text', 'video')", name="ck_posts_post_type"),
+    # The writer's listing, newest change first, paged by (updated_at, id) (0012).
+    sa.Index("ix_posts_author_listing", "author_id", "updated_at", "id"),
+    sa.Index("ix_posts_due", "status", "publish_at"),
+)
 
+shares = sa.Table(
+    "post_collectives", metadata,
+    _id(),
+    sa.Column("post_id", sa.Uuid, sa.ForeignKey("posts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("collective_id", sa.Uuid, sa.ForeignKey("collectives.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="draft"),
+    sa.Column("shared_by", sa.Uuid, sa.ForeignKey("users.id")),
+    _ts("shared_at", nullable=True),
+    sa.Column("display_order", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("metadata", JSONType),
+    sa.Column("decided_by", sa.Uuid, sa.ForeignKey("users.id")),
+    _ts("decided_at", nullable=True),
+    sa.Column("rejection_reason", sa.Text),
+    sa.UniqueConstraint("post_id", "collective_id", name="uq_post_collectives"),
+    sa.CheckConstraint(_in("status", SHARE_STATUSES), name="ck_post_collectives_status"),
+    # "A collective's published feed": filter by collective and status, newest first.
+    sa.Index("ix_post_collectives_feed", "collective_id", "status", "shared_at"),
+)
 
-class ShareRow(SQLModel, table=True):
-    __tablename__ = "post_collectives"
-    __table_args__ = (
-        sa.UniqueConstraint("post_id", "collective_id", name="uq_post_collectives"),
-        sa.CheckConstraint(_in("status", SHARE_STATUSES), name="ck_post_collectives_status"),
-        # "A collective's published feed": filter by collective and status, newest first.
-        sa.Index("ix_post_collectives_feed", "collective_id", "status", "shared_at"),
-    )
-    id: UUID = Field(primary_key=True)
-    post_id: UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("posts.id", ondelete="CASCADE"),
-                            nullable=False)
-    )
-    collective_id: UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("collectives.id", ondelete="CASCADE"),
-                            nullable=False)
-    )
-    status: str = Field(sa_column=sa.Column(sa.Text, nullable=False, server_default="draft"))
-    shared_by: UUID | None = Field(default=None, foreign_key="users.id")
-    shared_at: datetime | None = _ts(nullable=True)
-    display_order: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
-    )
-    meta: dict[str, Any] | None = Field(default=None, sa_column=sa.Column("metadata", JSONType))
-    decided_by: UUID | None = Field(default=None, foreign_key="users.id")
-    decided_at: datetime | None = _ts(nullable=True)
-    rejection_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+revisions = sa.Table(
+    "post_revisions", metadata,
+    _id(),
+    sa.Column("post_id", sa.Uuid, sa.ForeignKey("posts.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("subtitle", sa.Text, nullable=False, server_default=""),
+    sa.Column("content", sa.Text, nullable=False, server_default=""),
+    _ts("saved_at"),
+    sa.UniqueConstraint("post_id", "version", name="uq_post_revisions"),
+)
 
+# Append-only. No foreign keys on purpose: the record outlives what it describes.
+audit = sa.Table(
+    "audit_events", metadata,
+    _id(),
+    _ts("at"),
+    sa.Column("actor_id", sa.Uuid),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("post_id", sa.Uuid),
+    sa.Column("collective_id", sa.Uuid),
+    sa.Column("old_values", JSONType),
+    sa.Column("new_values", JSONType),
+    sa.Column("request_id", sa.Text),
+    sa.Index("ix_audit_events_post", "post_id", "at"),
+    sa.Index("ix_audit_events_collective", "collective_id", "at"),
+    sa.Index("ix_audit_events_actor", "actor_id", "at"),
+)
 
-class RevisionRow(SQLModel, table=True):
-    __tablename__ = "post_revisions"
-    __table_args__ = (sa.UniqueConstraint("post_id", "version", name="uq_post_revisions"),)
-    id: UUID = Field(primary_key=True)
-    post_id: UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("posts.id", ondelete="CASCADE"),
-                            nullable=False)
-    )
-    version: int = Field(sa_column=sa.Column(sa.Integer, nullable=False))
-    title: str = Field(sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    subtitle: str = Field(sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    content: str = Field(sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
-    saved_at: datetime = _ts()
+idempotency = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("user_id", sa.Uuid, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("post_id", sa.Uuid, nullable=False),
+    sa.Column("response", JSONType, nullable=False),
+    _ts("created_at"),
+)
 
-
-class AuditRow(SQLModel, table=True):
-    """Append-only. No foreign keys on purpose: the record outlives what it describes."""
-
-    __tablename__ = "audit_events"
-    __table_args__ = (
-        sa.Index("ix_audit_events_post", "post_id", "at"),
-        sa.Index("ix_audit_events_collective", "collective_id", "at"),
-        sa.Index("ix_audit_events_actor", "actor_id", "at"),
-    )
-    id: UUID = Field(primary_key=True)
-    at: datetime = _ts()
-    actor_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
-    action: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    post_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
-    collective_id: UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid))
-    old_values: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
-    new_values: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType))
-    request_id: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
-
-
-class IdempotencyRow(SQLModel, table=True):
-    __tablename__ = "idempotency_keys"
-    user_id: UUID = Field(primary_key=True)
-    key: str = Field(sa_column=sa.Column(sa.Text, primary_key=True))
-    post_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
-    response: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    created_at: datetime = _ts()
-
-
-class SaveCountRow(SQLModel, table=True):
-    """Saves per writer and UTC day: successful ones counted by a trigger, conflicts and
-    refusals by the store (migration 0011)."""
-
-    __tablename__ = "save_counts"
-    __table_args__ = (sa.PrimaryKeyConstraint("day", "user_id", name="pk_save_counts"),)
-    day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
-    user_id: UUID = Field(sa_column=sa.Column(sa.Uuid, nullable=False))
-    saves: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
-    )
-    conflicts: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
-    )
-    refused: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
-    )
-
-
-users = UserRow.__table__  # type: ignore[attr-defined]
-collectives = CollectiveRow.__table__  # type: ignore[attr-defined]
-members = MemberRow.__table__  # type: ignore[attr-defined]
-posts = PostRow.__table__  # type: ignore[attr-defined]
-shares = ShareRow.__table__  # type: ignore[attr-defined]
-revisions = RevisionRow.__table__  # type: ignore[attr-defined]
-audit = AuditRow.__table__  # type: ignore[attr-defined]
-idempotency = IdempotencyRow.__table__  # type: ignore[attr-defined]
-save_counts = SaveCountRow.__table__  # type: ignore[attr-defined]
-
-metadata = SQLModel.metadata
+# Saves per writer and UTC day: successful ones counted by a trigger, conflicts and
+# refusals by the store (migration 0011).
+save_counts = sa.Table(
+    "save_counts", metadata,
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("user_id", sa.Uuid, nullable=False),
+    sa.Column("saves", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("conflicts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("day", "user_id", name="pk_save_counts"),
+)

@@ -2,38 +2,85 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID
 
 from fastapi import Request, Response, status
 
+from post001.core.errors import PermissionDenied
 from post001.server import auth, metrics
-from post001.server.context import Ctx, Principal
+from post001.server.context import Ctx, Principal, ServerContext
 from post001.server.routers import api_router
-from post001.server.schemas import TokenInfo, TokenIssued, TokenRequest
+from post001.server.schemas import (
+    PasswordChange,
+    PasswordChanged,
+    TokenInfo,
+    TokenIssued,
+    TokenRequest,
+)
 
 router = api_router("auth")
 
 
-@router.post("/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
-def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
-    client = request.client.host if request.client else "?"
+def token_days(asked: int | None, default: int, cap: int) -> int:
+    """The life of a new token in days (0: no expiry): what the client asked for, else
+    the server's default, never beyond the server's cap."""
+    days = asked or default
+    if cap and (days == 0 or days > cap):
+        days = cap
+    return days
+
+
+@contextlib.contextmanager
+def password_check(ctx: ServerContext, request: Request, username: str) -> Iterator[None]:
+    """Throttle one password check: reserved as a failure before argon2 runs (so
+    parallel guesses are counted as they arrive), given back when the password was
+    right, or when it was never checked (busy, database down)."""
+    client = ctx.signin.client_of(request.client.host if request.client else None,
+                                  request.headers.getlist("x-forwarded-for"))
+    now = ctx.now()
     try:
-        ctx.limiter.check(client, body.username)
+        reservation = ctx.signin.throttle.reserve(client, username, now)
     except auth.TooManyAttempts:
         metrics.signin_throttled()
         raise
-    now = ctx.now()
-    days = body.expires_in_days or ctx.server.token_days
-    expires_at = now + timedelta(days=days) if days else None
+    signed_in = False
     try:
-        issued = auth.login(ctx.engine, body.username, body.password, now=now,
-                            name=body.name, expires_at=expires_at)
-    except auth.AuthError:
-        ctx.limiter.failed(client, body.username)
+        yield
+        signed_in = True
+    except (auth.AuthError, PermissionDenied):
         metrics.signin_failed()
         raise
+    except BaseException:
+        with contextlib.suppress(Exception):
+            ctx.signin.throttle.release(reservation, now, signed_in=False)
+        raise
+    if signed_in:
+        ctx.signin.throttle.release(reservation, now, signed_in=True)
+
+
+@router.post("/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
+def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
+    now = ctx.now()
+    days = token_days(body.expires_in_days, ctx.server.token_days, ctx.server.max_token_days)
+    expires_at = now + timedelta(days=days) if days else None
+    with password_check(ctx, request, body.username):
+        issued = auth.login(ctx.engine, body.username, body.password, now=now,
+                            name=body.name, expires_at=expires_at, gate=ctx.signin.gate)
     return TokenIssued.model_validate(issued)
+
+
+@router.post("/auth/password", response_model=PasswordChanged)
+def change_password(body: PasswordChange, request: Request, ctx: Ctx,
+                    principal: Principal) -> PasswordChanged:
+    """Change my password. Every other token of mine is revoked; this one stays."""
+    with password_check(ctx, request, principal.username):
+        revoked = auth.change_password(ctx.engine, principal, body.current_password,
+                                       body.new_password, now=ctx.now(),
+                                       gate=ctx.signin.gate)
+    return PasswordChanged(tokens_revoked=revoked)
 
 
 @router.get("/auth/tokens", response_model=list[TokenInfo])

@@ -1,7 +1,8 @@
-"""Liveness and the seed's post-creation health report (DOMAIN.md "Health and metrics")."""
+"""Liveness and the post-creation health report (docs/product.md, "Health")."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Annotated, Any
 
@@ -48,18 +49,28 @@ def health(ctx: Ctx) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 
 
+_ADOPTION_SQL = """
+    SELECT (SELECT count(*) FROM posts) AS posts,
+           (SELECT count(*) FROM post_collectives) AS shares,
+           (SELECT count(*) FROM (SELECT post_id FROM post_collectives
+                                  GROUP BY post_id HAVING count(*) >= 2) m) AS multi,
+           (SELECT count(*) FROM posts
+            WHERE status = 'published' OR published_at IS NOT NULL) AS published
+"""
+
+
 def _adoption(ctx: ServerContext, viewer: auth_mod.Principal | None) -> dict[str, Any]:
-    with ctx.system_engine.begin() as conn:
-        row = conn.execute(sa.text("""
-            SELECT (SELECT count(*) FROM posts) AS posts,
-                   (SELECT count(*) FROM post_collectives) AS shares,
-                   (SELECT count(*) FROM (SELECT post_id FROM post_collectives
-                                          GROUP BY post_id HAVING count(*) >= 2) m) AS multi,
-                   (SELECT count(*) FROM posts
-                    WHERE status = 'published' OR published_at IS NOT NULL) AS published
-        """)).one()
+    with ctx.engine.begin() as conn:
+        # Server-wide counts: on PostgreSQL through a SECURITY DEFINER function
+        # (0013_server_defence), since the server's role cannot count others' drafts.
+        sql = ("SELECT * FROM post001_adoption_counts()"
+               if conn.dialect.name == "postgresql" else _ADOPTION_SQL)
+        row = conn.execute(sa.text(sql)).one()
         top: list[dict[str, Any]] | None = None
         if viewer is not None:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT set_config('post001.user_id', :uid, true)"),
+                             {"uid": str(viewer.user_id)})
             # Only collectives the viewer belongs to: no leaking which others exist.
             top = [dict(r._mapping) for r in conn.execute(sa.text("""
                 SELECT c.slug, c.name, count(*) AS published_shares
@@ -91,6 +102,20 @@ def _viewer(ctx: ServerContext, credentials: HTTPAuthorizationCredentials | None
         return None
 
 
+def _may_see_figures(ctx: ServerContext, credentials: HTTPAuthorizationCredentials | None
+                     ) -> tuple[bool, auth_mod.Principal | None]:
+    """(whether the caller sees the figures, the signed-in viewer if any): the metrics
+    token's holder, or a signed-in user named in POST001_SERVER_ADMIN_USERS."""
+    if credentials is None:
+        return False, None
+    secret = ctx.server.metrics_token
+    if secret is not None and hmac.compare_digest(
+            credentials.credentials.encode(), secret.get_secret_value().encode()):
+        return True, None
+    viewer = _viewer(ctx, credentials)
+    return viewer is not None and viewer.username in ctx.server.admins, viewer
+
+
 @router.get("/health/post-creation", response_model=PostCreationHealth,
             responses={503: {"model": PostCreationHealth}})
 def post_creation_health(
@@ -99,6 +124,7 @@ def post_creation_health(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
 ) -> JSONResponse:
     db_ok, shares_ok, db_ms = _ping(ctx)
+    allowed, viewer = _may_see_figures(ctx, credentials)
     samples = [s for s in ctx.metrics.recent() if not s.path.startswith("/api/health")]
     total = len(samples)
     errors = sum(1 for s in samples if s.status >= 500)
@@ -128,10 +154,16 @@ def post_creation_health(
         status = "warning"
     else:
         status = "healthy"
+    code = 503 if status == "critical" else 200
+    if not allowed:
+        # Status only: counts, flags and timings are not for anonymous callers.
+        brief = PostCreationHealth(status=status, timestamp=ctx.now())
+        return JSONResponse(brief.model_dump(mode="json", exclude_none=True),
+                            status_code=code)
     adoption: dict[str, Any] = {}
     if db_ok:
         try:
-            adoption = _adoption(ctx, _viewer(ctx, credentials))
+            adoption = _adoption(ctx, viewer)
         except sa.exc.SQLAlchemyError:
             adoption = {}
     adoption["auto_save_success_rate_percent"] = (
@@ -152,5 +184,4 @@ def post_creation_health(
         feature_flags=ctx.flags.as_dict(),
         adoption=adoption,
     )
-    return JSONResponse(body.model_dump(mode="json"),
-                        status_code=503 if status == "critical" else 200)
+    return JSONResponse(body.model_dump(mode="json"), status_code=code)

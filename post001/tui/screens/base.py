@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
-from post001.core.errors import DatabaseError, Post001Error
+from post001.core.errors import Post001Error
+from post001.tui.hints import Where, hints_for
 from post001.tui.messages import StoreCallFailed
 
 if TYPE_CHECKING:
@@ -30,31 +31,25 @@ class StoreReply(Message):
 
 
 def as_post001_error(exc: BaseException) -> Post001Error:
-    """Any failure as an error with a message and actions the writer can act on."""
-    if isinstance(exc, Post001Error):
-        return exc
-    from pydantic import ValidationError as PydanticError
+    """Any failure as an error with a message the writer can act on (core's translator,
+    post001.core.validation.as_post001_error, so every face words it the same way)."""
+    from post001.core.validation import as_post001_error as translate
 
-    if isinstance(exc, PydanticError):
-        from post001.core.errors import ValidationError
-
-        details: list[Any] = list(exc.errors())
-        first: dict[str, Any] = dict(details[0]) if details else {}
-        loc = first.get("loc") or ("value",)
-        field = str(loc[0])
-        return ValidationError(f"{field.replace('_', ' ')}: {first.get('msg', str(exc))}",
-                               field=field)
-    return DatabaseError(f"{type(exc).__name__}: {exc}")
+    return translate(exc)
 
 
-def describe(error: Post001Error) -> str:
+def describe(error: Post001Error, where: Where = Where.ANYWHERE) -> str:
+    """The message and the hints that fit where the writer was (post001/tui/hints.py)."""
     lines = [error.message]
-    lines.extend(f"• {action}" for action in error.actions)
+    lines.extend(f"• {hint}" for hint in hints_for(error, where))
     return "\n".join(lines)
 
 
 class StoreMixin:
     """Runs store calls off the UI thread and brings the results back as messages."""
+
+    #: Where this screen is, for the hints under its errors (post001/tui/hints.py).
+    hints_where: ClassVar[Where] = Where.ANYWHERE
 
     @property
     def papp(self) -> Post001App:
@@ -96,7 +91,7 @@ class StoreMixin:
     def show_error(self, error: Post001Error, what: str = "") -> None:
         node: Any = self
         node.notify(
-            describe(error),
+            describe(error, self.hints_where),
             title=f"{error.title}" + (f" ({what})" if what else ""),
             severity="error" if error.category not in ("validation", "conflict") else "warning",
             timeout=8,

@@ -26,9 +26,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Markdown, Static, TextArea
+from textual.widgets import Footer, Input, Label, Markdown, Static, TextArea
 from textual.worker import Worker
 
+from post001.core import labels
 from post001.core.errors import ConflictError, Post001Error
 from post001.core.models import (
     SUBTITLE_MAX,
@@ -55,7 +56,8 @@ from post001.tui.screens.base import BaseScreen, as_post001_error, describe
 
 if TYPE_CHECKING:
     from post001.tui.app import Post001App
-from post001.tui.widgets import share_badges
+from post001.tui.sizes import SizeClasses
+from post001.tui.widgets import share_summary_text
 
 RETRYABLE = ("network", "database")
 #: Longer drafts are shown without syntax highlighting: tree-sitter re-highlights the
@@ -103,19 +105,22 @@ class TitleInput(Input):
     ]
 
 
-class EditorScreen(BaseScreen):
+class EditorScreen(SizeClasses, BaseScreen):
     """Write or edit one post."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save_now", "Save"),
-        Binding("escape", "back", "Back"),
-        Binding("f2,ctrl+t", "post_settings", "Settings"),
-        Binding("f3,ctrl+l", "pick_collectives", "Collectives"),
-        Binding("f4,ctrl+r", "toggle_preview", "Preview"),
-        Binding("f5,ctrl+g", "history", "History"),
-        # Priority: the body binds f6 itself (select line) and would take it first.
-        Binding("f6,ctrl+o", "external_editor", "$EDITOR", priority=True),
+        # Footer order: what a writer looks for first; at 80 columns the tail is cut.
         Binding("f9,ctrl+b", "publish", "Publish"),
+        Binding("f3,ctrl+l", "pick_collectives", "Collectives"),
+        # The body saves itself and says so in the status bar: ctrl+s is in help (f1).
+        Binding("ctrl+s", "save_now", "Save", show=False),
+        Binding("f4,ctrl+r", "toggle_preview", "Preview"),
+        Binding("f2,ctrl+t", "post_settings", "Settings"),
+        Binding("f5,ctrl+g", "history", "History"),
+        # Priority: the body binds f6 itself (select line) and would take it first. Not in
+        # the footer (80 columns hold the keys above it); help (f1) and ^p list it.
+        Binding("f6,ctrl+o", "external_editor", "$EDITOR", priority=True, show=False),
+        Binding("escape", "back", "Back"),
         Binding("f8", "unpublish", "Unpublish"),
     ]
 
@@ -142,9 +147,14 @@ class EditorScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield AppHeader()
         with Vertical(id="editor"):
-            yield TitleInput(placeholder="Title", max_length=TITLE_MAX, id="title")
-            yield Input(placeholder="Subtitle (optional)", max_length=SUBTITLE_MAX,
-                        id="subtitle")
+            with Horizontal(classes="field-line", id="title-line"):
+                yield Label("Title", classes="line-label")
+                yield TitleInput(placeholder="What is it called?", max_length=TITLE_MAX,
+                                 id="title", compact=True)
+            with Horizontal(classes="field-line"):
+                yield Label("Subtitle", classes="line-label")
+                yield Input(placeholder="optional", max_length=SUBTITLE_MAX,
+                            id="subtitle", compact=True)
             with Horizontal(id="body-row"):
                 yield markdown_area()
                 with VerticalScroll(id="preview-pane"):
@@ -153,7 +163,7 @@ class EditorScreen(BaseScreen):
                 yield Static("", id="save-status")
                 yield Static("", id="post-info")
                 yield Static("0 words", id="word-count")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         app = self.papp
@@ -628,8 +638,11 @@ class EditorScreen(BaseScreen):
         if post is None:
             info = "draft · not shared yet"
         else:
-            shares = share_badges(post.shares) if post.shares else "not shared yet"
-            info = f"{post.status.value} · v{post.version} · {shares}"
+            count = len(post.shares)
+            shares = (f"{count} collective{'s' * (count != 1)}: "
+                      f"{share_summary_text(post.shares).plain}") if count \
+                else "not shared yet"
+            info = f"{labels.post_label(post.status)} · v{post.version} · {shares}"
         self.query_one("#post-info", Static).update(info)
         self.refresh_bindings()
 

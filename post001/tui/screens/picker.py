@@ -21,8 +21,10 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static, Swi
 from post001.core import publishing
 from post001.core.models import Membership, Outcome
 from post001.core.store import CollectiveSort
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import CollectivesFound
 from post001.tui.screens.base import BaseModal, as_post001_error
+from post001.tui.sizes import SizeClasses
 from post001.tui.widgets import can_post_text
 
 #: Rows shown at once; type to narrow the rest.
@@ -30,7 +32,19 @@ WINDOW = 100
 SORTS: tuple[CollectiveSort, ...] = ("role", "name", "members")
 
 
-class PickerTable(DataTable[object]):
+#: The result list's columns: the tick and "Can post" are never shortened; at 80 columns
+#: the slug goes first (the search matches it all the same), then the member count.
+COLUMNS = (
+    Column("check", "", min=3, keep=True),
+    Column("name", "Name", min=14, grow=3),
+    Column("slug", "Slug", keep=True, hide=3),
+    Column("role", "Role", min=6, keep=True, hide=1),
+    Column("members", "Members", min=7, keep=True, hide=2, justify="right"),
+    Column("can_post", "Can post", keep=True),
+)
+
+
+class PickerTable(FitTable):
     """The result list: letters typed here go to the search box."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -48,7 +62,7 @@ class PickerTable(DataTable[object]):
             event.stop()
 
 
-class CollectivePicker(BaseModal[list[str] | None]):
+class CollectivePicker(SizeClasses, BaseModal[list[str] | None]):
     """Returns the chosen slugs (enter) or None (escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -78,22 +92,21 @@ class CollectivePicker(BaseModal[list[str] | None]):
             with Horizontal(classes="dialog-head"):
                 yield Label("Share with collectives", classes="dialog-title")
                 yield Static("", id="count")
-            yield Input(placeholder="Type to search by name or slug", id="search")
-            with Horizontal(id="picker-controls"):
+            with Horizontal(id="search-row"):
+                yield Input(placeholder="Search by name or slug", id="search")
                 yield Switch(value=True, id="postable")
-                yield Label("only where I can post", classes="switch-label")
-                yield Label("Sort", classes="switch-label")
-                yield Select([("role", "role"), ("name", "name"), ("members", "members")],
+                yield Label("only postable", classes="switch-label")
+                yield Select([("by role", "role"), ("by name", "name"),
+                              ("by members", "members")],
                              value="role", allow_blank=False, id="sort")
-            yield PickerTable(id="rows", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="window-note", classes="hint")
+            yield PickerTable(id="rows")
             yield Static("", id="limit-message")
             yield Static("", id="picker-preview")
             with Horizontal(classes="buttons"):
                 yield Button("Confirm (enter)", id="confirm", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
-                yield Button("Select all postable (ctrl+a)", id="select-all")
-                yield Button("Clear (ctrl+l)", id="clear")
+                yield Button("All postable (^a)", id="select-all")
+                yield Button("Clear (^l)", id="clear")
 
     def on_mount(self) -> None:
         app = self.papp
@@ -102,12 +115,7 @@ class CollectivePicker(BaseModal[list[str] | None]):
         with self.prevent(Switch.Changed):
             self.query_one("#postable", Switch).value = self.postable_only
         table = self.query_one("#rows", PickerTable)
-        table.add_column("", key="check", width=3)
-        table.add_column("Name", key="name", width=24)
-        table.add_column("Slug", key="slug", width=18)
-        table.add_column("Role", key="role", width=12)
-        table.add_column("Members", key="members", width=8)
-        table.add_column("Can post", key="can_post")
+        table.set_columns(COLUMNS)
         table.focus()
         self._load_selected()
         self.search()
@@ -149,32 +157,30 @@ class CollectivePicker(BaseModal[list[str] | None]):
 
     def _render_rows(self) -> None:
         table = self.query_one("#rows", PickerTable)
-        cursor = table.cursor_row
-        table.clear()
         full = len(self.selected) >= self.maximum
+        rows: list[tuple[str, dict[str, Cell]]] = []
         for row in self.rows:
             picked = row.slug in self.selected
             dim = "dim" if full and not picked else ""
-            table.add_row(
-                Text("[x]" if picked else ("[-]" if full else "[ ]"), style=dim or "bold"),
-                Text(row.name, style=dim),
-                Text(row.slug, style=dim or "cyan"),
-                Text(row.role.value, style=dim),
-                Text(f"{row.member_count:,}", style=dim, justify="right"),
-                can_post_text(row),
-                key=row.slug,
-            )
-        if self.rows:
-            table.move_cursor(row=min(max(cursor, 0), len(self.rows) - 1), animate=False)
-        note = self.query_one("#window-note", Static)
-        if not self.rows:
-            note.update("No collective matches." if self.query_text or self.postable_only
-                        else "You are not in any collective yet.")
-        elif self.more:
-            note.update(f"Showing the first {WINDOW}; type to narrow the list.")
-        else:
-            note.update(f"{len(self.rows)} shown.")
+            rows.append((row.slug, {
+                "check": Text("[x]" if picked else ("[-]" if full else "[ ]"),
+                              style=dim or "bold"),
+                "name": Text(row.name, style=dim),
+                "slug": Text(row.slug, style=dim or "cyan"),
+                "role": Text(row.role.value, style=dim),
+                "members": Text(f"{row.member_count:,}", style=dim),
+                "can_post": can_post_text(row),
+            }))
+        table.set_rows(rows)
         self._show_count()
+
+    def _window_note(self) -> str:
+        if not self.rows:
+            return ("No collective matches" if self.query_text or self.postable_only
+                    else "You are not in any collective yet")
+        if self.more:
+            return f"first {WINDOW} shown, type to narrow"
+        return f"{len(self.rows)} shown"
 
     # --- the buffer -----------------------------------------------------------------------
     def _load_selected(self) -> None:
@@ -238,8 +244,8 @@ class CollectivePicker(BaseModal[list[str] | None]):
             return
         table = self.query_one("#rows", PickerTable)
         picked = row.slug in self.selected
-        table.update_cell(row.slug, "check",
-                          Text("[x]" if picked else "[ ]", style="bold"))
+        table.update_fit_cell(row.slug, "check",
+                              Text("[x]" if picked else "[ ]", style="bold"))
         self._show_count()
 
     def _limit_reached(self) -> None:
@@ -297,7 +303,8 @@ class CollectivePicker(BaseModal[list[str] | None]):
     # --- counters and preview ---------------------------------------------------------------
     def _show_count(self) -> None:
         count = len(self.selected)
-        self.query_one("#count", Static).update(f"{count}/{self.maximum} selected")
+        self.query_one("#count", Static).update(
+            f"{count}/{self.maximum} selected · {self._window_note()}")
         message = self.query_one("#limit-message", Static)
         full = count >= self.maximum
         message.update(self._limit_text() if full else "")
@@ -322,6 +329,7 @@ class CollectivePicker(BaseModal[list[str] | None]):
         text.append(f"{counts[Outcome.NOT_ALLOWED]} not allowed",
                     style="red" if counts[Outcome.NOT_ALLOWED] else "")
         text.append(f" · estimated reach {plan.reach:,}")
+
         self.query_one("#picker-preview", Static).update(text)
 
     # --- leaving --------------------------------------------------------------------------

@@ -14,23 +14,34 @@ from uuid import UUID
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Label, Static
 
+from post001.core import labels
 from post001.core.errors import Post001Error
 from post001.core.models import Outcome, Post, Preflight, PublishResult
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.header import AppHeader
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
 from post001.tui.screens.base import BaseScreen
+from post001.tui.sizes import SizeClasses
 
 if TYPE_CHECKING:
     from post001.tui.screens.editor import EditorScreen
 
-OUTCOME_LABEL = {
-    Outcome.PUBLISH: ("publishes", "green"),
-    Outcome.REVIEW: ("goes to review", "yellow"),
-    Outcome.NOT_ALLOWED: ("not allowed", "red"),
-}
+#: "What happens" is never shortened; "Why" is, between words (every reason is also
+#: written out in full under the table); a slug is shown whole or not at all.
+PLAN_COLUMNS = (
+    Column("name", "Collective", min=14, grow=2),
+    Column("slug", "Slug", keep=True, hide=3),
+    Column("role", "Your role", min=9, keep=True, hide=1),
+    Column("members", "Members", min=7, keep=True, hide=2, justify="right"),
+    Column("outcome", "What happens", keep=True),
+    Column("why", "Why", min=24, grow=4),
+)
+
+#: Said by the verdict; not repeated as a note.
+SHOWN_ELSEWHERE = ("no_collectives",)
 
 
 def apply_collectives(editor: EditorScreen, slugs: list[str]) -> None:
@@ -85,7 +96,7 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
     editor.call_store("publishing", publish, done, failed=failed)
 
 
-class PreflightScreen(BaseScreen):
+class PreflightScreen(SizeClasses, BaseScreen):
     """The publish panel for one post."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -104,27 +115,24 @@ class PreflightScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
-        with Vertical(id="preflight"):
-            yield Label("Ready to publish?", classes="dialog-title")
+        with VerticalScroll(id="preflight"):
             yield Static("Checking…", id="verdict")
-            yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
-            yield Label("Problems", classes="section-title")
+            yield FitTable(id="plan")
+            yield Label("Blocking publication", classes="section-title", id="problems-title")
             yield Static("", id="problems")
+            yield Label("Good to know", classes="section-title", id="notes-title")
+            yield Static("", id="notes")
             yield Static("", id="reach")
-            with Horizontal(classes="buttons"):
-                yield Button("Publish (f9)", id="publish", variant="success", disabled=True)
-                yield Button("Collectives (f3)", id="collectives")
-                yield Button("Back (esc)", id="back")
-        yield Footer()
+        with Horizontal(classes="buttons"):
+            yield Button("Publish (f9)", id="publish", variant="success", disabled=True)
+            yield Button("Collectives (f3)", id="collectives")
+            yield Button("Back (esc)", id="back")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#plan", DataTable)
-        table.add_column("Collective", width=20)
-        table.add_column("Slug", width=16)
-        table.add_column("Your role", width=11)
-        table.add_column("Members", width=7)
-        table.add_column("What happens", width=14)
-        table.add_column("Why")
+        self.query_one("#plan", FitTable).set_columns(PLAN_COLUMNS)
+        for widget in ("#problems-title", "#problems", "#notes-title", "#notes"):
+            self.query_one(widget).display = False
         self.refresh_plan()
 
     def refresh_plan(self) -> None:
@@ -139,32 +147,49 @@ class PreflightScreen(BaseScreen):
 
     def _show(self, plan: Preflight) -> None:
         self.plan = plan
-        table = self.query_one("#plan", DataTable)
-        table.clear()
+        table = self.query_one("#plan", FitTable)
+        rows: list[tuple[str, dict[str, Cell]]] = []
         for item in plan.collectives:
-            label, style = OUTCOME_LABEL[item.outcome]
-            table.add_row(item.collective_name, Text(item.collective, style="cyan"),
-                          item.role.value if item.role else "—",
-                          Text(f"{item.member_count:,}", justify="right"),
-                          Text(label, style=style), item.reason or "")
-        problems = Text()
-        for error in plan.errors:
-            problems.append(f"✗ {error.message}\n", style="red")
-        for warning in plan.warnings:
-            problems.append(f"! {warning.message}\n", style="yellow")
-        if not plan.errors and not plan.warnings:
-            problems.append("None.", style="green")
-        self.query_one("#problems", Static).update(problems)
+            label = labels.OUTCOME[item.outcome]
+            rows.append((item.collective, {
+                "name": item.collective_name,
+                "slug": Text(item.collective, style="cyan"),
+                "role": item.role.value if item.role else "—",
+                "members": f"{item.member_count:,}",
+                "outcome": Text(label.text, style=label.style),
+                "why": Text(item.reason or "", style="dim" if not item.reason else ""),
+            }))
+        table.set_rows(rows)
+        table.display = bool(rows)
+        problems = Text("\n").join(Text(f"✗ {e.message}", style="red") for e in plan.errors)
+        notes = Text("\n").join(Text(f"• {w.message}", style="yellow") for w in plan.warnings
+                                if w.code not in SHOWN_ELSEWHERE)
+        for section, body in (("problems", problems), ("notes", notes)):
+            self.query_one(f"#{section}", Static).update(body)
+            self.query_one(f"#{section}", Static).display = bool(body)
+            self.query_one(f"#{section}-title").display = bool(body)
         self.query_one("#reach", Static).update(
             f"Estimated reach: {plan.reach:,} member{'s' * (plan.reach != 1)}")
-        verdict = self.query_one("#verdict", Static)
-        if plan.can_publish:
-            verdict.update(Text("Everything checks out: press f9 to publish.", style="green"))
-        else:
-            verdict.update(Text("Publishing is blocked until the problems below are fixed.",
-                                style="bold red"))
+        self.query_one("#verdict", Static).update(self._verdict(plan))
         self.query_one("#publish", Button).disabled = not plan.can_publish
         self.post_message(PreflightReady(plan))
+
+    @staticmethod
+    def _verdict(plan: Preflight) -> Text:
+        """One line that says what f9 does now; never both "ready" and a contradiction."""
+        if not plan.can_publish:
+            count = len(plan.errors)
+            return Text(f"Publishing is blocked: {count} problem{'s' * (count != 1)} to fix "
+                        "first (listed below).", style="bold red")
+        if not plan.collectives:
+            return Text("No collective selected: f9 publishes on your profile only. "
+                        "Press f3 to choose collectives.", style="bold yellow")
+        counts = {o: sum(1 for p in plan.collectives if p.outcome is o) for o in Outcome}
+        parts = [f"{counts[o]} {labels.OUTCOME[o].text}" for o in (Outcome.PUBLISH,
+                                                                    Outcome.REVIEW)
+                 if counts[o]]
+        return Text(f"Ready to publish: {' · '.join(parts)}. Press f9 to publish.",
+                    style="bold green")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "publish":

@@ -1,0 +1,208 @@
+"""Sign-in under attack, against real uvicorn servers on PostgreSQL: throttling counted
+in the database (shared by two servers), per pair, per client and per username, with
+back-off and no third-party lock-out; X-Forwarded-For believed only from configured
+proxies; bounded argon2 verifications; token lifecycle (password change, expiry cap)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from remote_support import PASSWORD, ensure_user, live_server, make_test_app
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+TOKEN = "/api/v1/auth/token"
+
+
+@contextlib.contextmanager
+def serving(pg_url: str, clock: Any, **settings: Any) -> Iterator[tuple[Any, httpx.Client]]:
+    app = make_test_app(pg_url, clock, **settings)
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield app, client
+
+
+def _sign_in(client: httpx.Client, username: str, password: str,
+             forwarded: str | None = None, **extra: Any) -> httpx.Response:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return client.post(TOKEN, json={"username": username, "password": password, **extra},
+                       headers=headers)
+
+
+def test_parallel_wrong_passwords_are_counted_before_checking(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, login_attempts_per_minute=5) as (_, client):
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _i: _sign_in(client, "alice", "wrong guess"),
+                                    range(32)))
+        codes = sorted(a.status_code for a in answers)
+        # five failures (the fifth sets the first wait), the rest refused unchecked
+        assert codes.count(401) <= 5 and codes.count(429) >= 27, codes
+        throttled = [a for a in answers if a.status_code == 429]
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in throttled)
+
+
+def test_back_off_doubles_and_ends(pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, login_attempts_per_minute=2) as (_, client):
+        for _ in range(2):
+            assert _sign_in(client, "alice", "nope").status_code == 401
+        waits = []
+        for i in range(4):
+            if i:
+                assert _sign_in(client, "alice", "nope").status_code == 401
+            refused = _sign_in(client, "alice", "nope")
+            assert refused.status_code == 429
+            wait = int(refused.headers["Retry-After"])
+            # refusals while waiting are not counted: the wait does not grow
+            again = _sign_in(client, "alice", PASSWORD)
+            assert again.status_code == 429 and int(again.headers["Retry-After"]) <= wait
+            waits.append(wait)
+            clock.advance(seconds=wait)
+        assert waits == [1, 2, 4, 8]
+        assert _sign_in(client, "alice", PASSWORD).status_code == 201
+
+
+def test_throttling_is_shared_by_two_servers(pg_url: str, clock: Any,
+                                             admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, login_attempts_per_minute=3) as (_, one), \
+            serving(pg_url, clock, login_attempts_per_minute=3) as (_, two):
+        for client in (one, two, one):
+            assert _sign_in(client, "alice", "nope").status_code == 401
+        assert _sign_in(two, "alice", "nope").status_code == 429
+        assert _sign_in(one, "alice", PASSWORD).status_code == 429
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, login_attempts_per_minute=3) as (_, client):
+        # rotating the header from an untrusted peer does not reset the count
+        for i in range(3):
+            assert _sign_in(client, "alice", "x", f"203.0.113.{i}").status_code == 401
+        assert _sign_in(client, "alice", "x", "203.0.113.99").status_code == 429
+    with serving(pg_url, clock, login_attempts_per_minute=3,
+                 trusted_proxies="127.0.0.1/32") as (_, client):
+        # behind a trusted proxy each forwarded client has its own count
+        for _ in range(3):
+            assert _sign_in(client, "alice", "x", "198.51.100.7").status_code == 401
+        assert _sign_in(client, "alice", "x", "198.51.100.7").status_code == 429
+        assert _sign_in(client, "alice", PASSWORD, "198.51.100.8").status_code == 201
+        # a client cannot prepend its own entry: the proxy's entry (rightmost) counts
+        spoofed = _sign_in(client, "alice", PASSWORD, "10.9.9.9, 198.51.100.7")
+        assert spoofed.status_code == 429
+
+
+def test_password_spraying_is_throttled_per_client(pg_url: str, clock: Any,
+                                                   admin: sa.Engine) -> None:
+    for name in ("alice", "bob"):
+        ensure_user(admin, name, clock)
+    with serving(pg_url, clock, signin_client_failures=6,
+                 trusted_proxies="127.0.0.1/32") as (_, client):
+        for i in range(6):
+            assert _sign_in(client, f"user{i}", "Spring2026!", "192.0.2.1").status_code == 401
+        refused = _sign_in(client, "bob", "Spring2026!", "192.0.2.1")
+        assert refused.status_code == 429 and "Retry-After" in refused.headers
+        assert _sign_in(client, "alice", PASSWORD, "192.0.2.2").status_code == 201
+
+
+def test_nobody_locks_a_user_out_of_a_client_they_used_before(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, signin_user_failures=5, login_attempts_per_minute=50,
+                 trusted_proxies="127.0.0.1/32") as (_, client):
+        assert _sign_in(client, "alice", PASSWORD, "198.51.100.1").status_code == 201
+        # many addresses guessing alice's password: past the per-username limit ...
+        for i in range(5):
+            assert _sign_in(client, "alice", "guess", f"203.0.113.{i}").status_code == 401
+        assert _sign_in(client, "alice", "guess", "203.0.113.50").status_code == 429
+        # ... a new client waits, but the one alice signed in from before does not
+        assert _sign_in(client, "alice", PASSWORD, "203.0.113.60").status_code == 429
+        assert _sign_in(client, "alice", PASSWORD, "198.51.100.1").status_code == 201
+
+
+def test_the_table_is_bounded(pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, trusted_proxies="127.0.0.1/32") as (app, client):
+        for i in range(5):
+            _sign_in(client, f"nobody{i}", "x", f"203.0.113.{i}")
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM signin_throttle")).scalar() > 0
+        clock.advance(hours=1)
+        app.state.ctx.signin.throttle.expire(app.state.ctx.now())
+        with admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM signin_throttle")).scalar() == 0
+
+
+def test_verifications_are_bounded_and_the_rest_get_503_with_retry_after(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, max_concurrent_verifications=2,
+                 verification_wait_seconds=0.2) as (app, client):
+        gate = app.state.ctx.signin.gate
+        # every slot taken (as by two slow argon2 checks): the flood is refused, not queued
+        # without bound, and refusals do not count against the user
+        with gate.slot(), gate.slot(), ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _i: _sign_in(client, "alice", PASSWORD),
+                                    range(32)))
+        # 503 (no slot) or, once the refused attempts outnumber the free failures they
+        # reserve before giving them back, 429: never an unbounded queue
+        codes = {a.status_code for a in answers}
+        assert 503 in codes and codes <= {429, 503}, codes
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in answers)
+        assert _sign_in(client, "alice", PASSWORD).status_code == 201
+
+
+def test_a_password_change_revokes_every_other_token(pg_url: str, clock: Any,
+                                                     admin: sa.Engine) -> None:
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock) as (_, client):
+        tokens = [_sign_in(client, "alice", PASSWORD).json()["token"] for _ in range(3)]
+        mine = {"Authorization": f"Bearer {tokens[0]}"}
+        wrong = client.post("/api/v1/auth/password", headers=mine, json={
+            "current_password": "not it", "new_password": "a new long password"})
+        assert wrong.status_code == 403
+        assert wrong.json()["error"]["field"] == "current_password"
+        changed = client.post("/api/v1/auth/password", headers=mine, json={
+            "current_password": PASSWORD, "new_password": "a new long password"})
+        assert changed.status_code == 200 and changed.json() == {"tokens_revoked": 2}
+        assert client.get("/api/v1/me", headers=mine).status_code == 200
+        for other in tokens[1:]:
+            response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {other}"})
+            assert response.status_code == 401
+        assert _sign_in(client, "alice", PASSWORD).status_code == 401
+        assert _sign_in(client, "alice", "a new long password").status_code == 201
+
+
+def test_an_administrator_password_reset_revokes_all_tokens(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    from post001.server import auth
+
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock) as (_, client):
+        token = _sign_in(client, "alice", PASSWORD).json()["token"]
+        assert auth.set_password(admin, "alice", "reset by the admin", now=clock()) == 1
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+
+
+def test_the_server_caps_token_lifetimes(pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    from datetime import datetime, timedelta
+
+    ensure_user(admin, "alice", clock)
+    with serving(pg_url, clock, max_token_days=30) as (_, client):
+        asked = _sign_in(client, "alice", PASSWORD, expires_in_days=3650)
+        assert asked.status_code == 201
+        expires = datetime.fromisoformat(asked.json()["expires_at"])
+        assert expires - clock.now <= timedelta(days=30)
+        token = asked.json()["token"]
+        clock.advance(days=30, seconds=1)
+        response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
