@@ -172,13 +172,13 @@ class _Pending:
 
 async def request_session(
     request: Request,
-    ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> RequestSession:
+    # Few, flat, async dependencies: FastAPI solves them per request on the event loop.
     token = credentials.credentials if credentials is not None else None
     if token is None and "authorization" in request.headers:
         raise auth.AuthError("Send the token as `Authorization: Bearer <token>`.")
-    return RequestSession(ctx, request, token)
+    return RequestSession(request.app.state.ctx, request, token)
 
 
 Session = Annotated[RequestSession, Depends(request_session)]
