@@ -124,6 +124,9 @@ class RequestSession:
         try:
             self._conn, principal = open_transaction(
                 self.ctx.engine, None, lambda conn: auth.authenticate_in(conn, self.token, now))
+        except sa_exc.TimeoutError as err:  # every pooled connection stayed busy
+            raise DatabaseError("The server is busy (no free database connection); "
+                                "try again shortly.") from err
         except sa_exc.SQLAlchemyError as err:
             # Logged with its traceback (scrubbed: post001/core/logs.py) for the operator;
             # the client gets 503 and retries.

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from post001.core.sql import tables as t
 from post001.core.sql.engine import identity_params, identity_sql
 
-
 #: What every writer on one dialect shares (the server makes a store per request):
 #: each column's bind processor and the UPDATE text per set of columns.
 _SHARED: dict[str, tuple[dict[str, Callable[[Any], Any] | None], dict[tuple[str, ...], str]]] = {}
