@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from post001.core.config import Settings
     from post001.core.store import Store
+    from post001.tui.screens.base import StoreMixin
 
 StoreFactory = Callable[[], "Store"]
 
@@ -194,10 +195,15 @@ class Post001App(TeamModeMixin, App[None]):
     @on(RecoveredFound)
     def _recovered_found(self, event: RecoveredFound) -> None:
         self.recovered_count = event.count
-        for screen in self.screen_stack:
-            show = getattr(screen, "show_recovered", None)
-            if show is not None:
-                show(event.count)
+        for screen in self.post001_screens():
+            screen.show_recovered(event.count)
+
+    def post001_screens(self) -> list[StoreMixin]:
+        """The screens in the stack that follow the app's contract (StoreMixin's hooks);
+        Textual's own (the command palette) and plain dialogs are left out."""
+        from post001.tui.screens.base import StoreMixin
+
+        return [screen for screen in self.screen_stack if isinstance(screen, StoreMixin)]
 
     def wait_store(self, timeout: float = 60.0) -> Store:
         """The store, waiting for it to open. Call from worker threads only."""
@@ -212,10 +218,8 @@ class Post001App(TeamModeMixin, App[None]):
             f"{self.username} · demo database" if self.demo
             else self.team_subtitle(event.store) or f"{self.username} · {event.store.location}"
         )
-        for screen in self.screen_stack:
-            refresh = getattr(screen, "store_opened", None)
-            if refresh is not None:
-                refresh()
+        for screen in self.post001_screens():
+            screen.store_opened(event.store)
 
     @on(DraftSaved)
     def _draft_saved(self, event: DraftSaved) -> None:
@@ -256,9 +260,10 @@ class Post001App(TeamModeMixin, App[None]):
     def pop_screen(self) -> Any:
         """Pop the top screen; a screen with unsaved work (the editor) saves it first, so
         every way off it (escape, the palette's Dashboard, a dialog's close) keeps it."""
-        before_pop = getattr(self.screen, "before_pop", None)
-        if before_pop is not None:
-            before_pop()
+        from post001.tui.screens.base import StoreMixin
+
+        if isinstance(self.screen, StoreMixin):
+            self.screen.before_pop()
         return super().pop_screen()
 
     def action_dashboard(self) -> None:
@@ -312,10 +317,8 @@ class Post001App(TeamModeMixin, App[None]):
             return
         self._quitting = True
         pending: list[Worker[Any]] = []
-        for screen in reversed(self.screen_stack):
-            flush = getattr(screen, "flush_for_exit", None)
-            if flush is not None:
-                pending.extend(flush())
+        for screen in reversed(self.post001_screens()):
+            pending.extend(screen.flush_for_exit())
         pending.extend(w for w in self.background_saves if not w.is_finished)
         if pending:
             self.notify("Saving your draft before quitting… (ctrl+q again to stop waiting)")

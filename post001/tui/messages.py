@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # annotations only: importing this module stays light for sta
         Preflight,
         PublishResult,
         ReviewItem,
-        Revision,
     )
     from post001.core.store import Store
     from post001.tui.autosave import SaveTicket
@@ -89,11 +88,6 @@ class ConflictResolved(Message):
 
 
 @dataclass
-class PostLoaded(Message):
-    post: Post
-
-
-@dataclass
 class DashboardLoaded(Message):
     posts: list[PostSummary]
     collectives: list[Membership]
@@ -139,16 +133,6 @@ class ReviewDecided(Message):
     post_id: UUID
     collective: str
     approved: bool
-
-
-@dataclass
-class RevisionsLoaded(Message):
-    revisions: list[Revision]
-
-
-@dataclass
-class RevisionRestored(Message):
-    post: Post
 
 
 @dataclass

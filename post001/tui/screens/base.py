@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from textual import on
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
@@ -46,7 +45,33 @@ def describe(error: Post001Error, where: Where = Where.ANYWHERE) -> str:
 
 
 class StoreMixin:
-    """Runs store calls off the UI thread and brings the results back as messages."""
+    """Runs store calls off the UI thread and brings the results back as messages.
+
+    Also the typed contract between the app and its screens (post001/tui/app.py calls
+    these on every screen in the stack; each does nothing unless a screen overrides it)."""
+
+    # --- what the app tells every screen ---------------------------------------------------
+    def show_recovered(self, count: int) -> None:
+        """`count` drafts are kept on this machine (post001/tui/recovery.py)."""
+
+    def store_opened(self, store: Store) -> None:
+        """The store is open: the screen may load what it shows."""
+
+    def before_pop(self) -> None:
+        """The screen is about to leave the stack, by any way (escape, palette, dialog)."""
+
+    def flush_for_exit(self) -> list[Worker[Any]]:
+        """The app is quitting: start saving unsaved work; return the workers to wait for."""
+        return []
+
+    # --- the one handler for store replies -------------------------------------------------
+    def _on_store_reply(self, event: StoreReply) -> None:
+        event.stop()
+        event.callback(event.value)
+
+    def _on_store_call_failed(self, event: StoreCallFailed) -> None:
+        event.stop()
+        self.show_error(event.error, event.what)
 
     #: Where this screen is, for the hints under its errors (post001/tui/hints.py).
     hints_where: ClassVar[Where] = Where.ANYWHERE
@@ -99,24 +124,8 @@ class StoreMixin:
 
 
 class BaseScreen(StoreMixin, Screen[Any]):
-    @on(StoreReply)
-    def _store_reply(self, event: StoreReply) -> None:
-        event.stop()
-        event.callback(event.value)
-
-    @on(StoreCallFailed)
-    def _store_call_failed(self, event: StoreCallFailed) -> None:
-        event.stop()
-        self.show_error(event.error, event.what)
+    """A full screen (store replies are handled by StoreMixin's handlers, found by name)."""
 
 
 class BaseModal(StoreMixin, ModalScreen[T]):
-    @on(StoreReply)
-    def _store_reply(self, event: StoreReply) -> None:
-        event.stop()
-        event.callback(event.value)
-
-    @on(StoreCallFailed)
-    def _store_call_failed(self, event: StoreCallFailed) -> None:
-        event.stop()
-        self.show_error(event.error, event.what)
+    """A dialog over another screen."""

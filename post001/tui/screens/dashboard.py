@@ -26,6 +26,7 @@ from post001.tui.widgets import (
 
 if TYPE_CHECKING:  # the first screen paints before the models are imported
     from post001.core.models import Membership, PostSummary, ReviewItem
+    from post001.core.store import Store
 
 #: Collectives listed on the dashboard; the picker searches all of them.
 COLLECTIVES_SHOWN = 50
@@ -153,7 +154,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
             return self.papp.recovered_count > 0
         return True
 
-    def store_opened(self) -> None:
+    def store_opened(self, store: Store) -> None:
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
@@ -165,7 +166,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
     def refresh_data(self) -> None:
         size = min(max(PAGE, len(self.posts)), RELOAD_MAX)
 
-        def load(store: Any) -> DashboardLoaded:
+        def load(store: Store) -> DashboardLoaded:
             page = store.posts_page(size)
             collectives = store.my_collectives(limit=COLLECTIVES_SHOWN + 1)
             return DashboardLoaded(
@@ -263,7 +264,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
             return
         self._loading_more = True
 
-        def load(store: Any) -> MorePosts:
+        def load(store: Store) -> MorePosts:
             page = store.posts_page(PAGE, cursor)
             return MorePosts(page.items, cursor, page.next_cursor)
 

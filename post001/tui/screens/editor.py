@@ -46,7 +46,6 @@ from post001.tui.messages import (
     DraftSaved,
     DraftSaveFailed,
     DraftSnapshot,
-    PostLoaded,
     Unpublished,
 )
 from post001.tui.screens.base import BaseScreen
@@ -183,7 +182,7 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.query_one("#title", Input).focus()
         self._show_status()
 
-    def store_opened(self) -> None:
+    def store_opened(self, store: Store) -> None:
         self.saver.automatic = self.papp.autosave_enabled
         self._show_status()
 
@@ -204,7 +203,6 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.saver.mark_clean()
         self.saver.saved_at = post.updated_at  # "saved at …" from the start: it is stored
         self._show_status()
-        self.post_message(PostLoaded(post))
         self.query_one("#body", TextArea).focus()
 
     def _fill(self, post: Post) -> None:

@@ -13,7 +13,6 @@ from textual.widgets import DataTable, Label, Static, TextArea
 
 from post001.core.models import Post, Revision
 from post001.core.text import word_count
-from post001.tui.messages import RevisionRestored, RevisionsLoaded
 from post001.tui.screens.base import BaseModal
 
 
@@ -60,7 +59,6 @@ class HistoryScreen(BaseModal[Post | None]):
         if not revisions:
             self.query_one("#revision-text", TextArea).load_text("No earlier versions yet.")
         table.focus()
-        self.post_message(RevisionsLoaded(revisions))
 
     @on(DataTable.RowHighlighted, "#revisions")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -83,7 +81,6 @@ class HistoryScreen(BaseModal[Post | None]):
                         lambda s: s.restore_revision(post_id, version), self._restored)
 
     def _restored(self, post: Post) -> None:
-        self.post_message(RevisionRestored(post))
         self.notify(f"Restored; it is now version {post.version}.", title="Restored")
         self.dismiss(post)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -19,6 +19,9 @@ from post001.tui.messages import ReviewDecided
 from post001.tui.screens.base import BaseModal, BaseScreen
 from post001.tui.sizes import SizeClasses
 from post001.tui.widgets import short_time
+
+if TYPE_CHECKING:
+    from post001.core.store import Store
 
 
 class RejectReasonScreen(BaseModal[str | None]):
@@ -105,7 +108,7 @@ class ReviewScreen(SizeClasses, BaseScreen):
         table.focus()
         self.action_refresh()
 
-    def store_opened(self) -> None:
+    def store_opened(self, store: Store) -> None:
         self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -181,7 +184,7 @@ class ReviewScreen(SizeClasses, BaseScreen):
         self.app.push_screen(RejectReasonScreen(item), got_reason)
 
     def _decide(self, item: ReviewItem, reason: str | None) -> None:
-        def decide(store: Any) -> None:
+        def decide(store: Store) -> None:
             if reason is None:
                 store.approve(item.post_id, item.collective)
             else:

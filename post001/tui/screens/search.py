@@ -7,7 +7,7 @@ result: my own posts in the editor, anyone else's in the read-only reader.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -25,6 +25,7 @@ from post001.tui.widgets import share_badges_text
 if TYPE_CHECKING:
     from post001.core.errors import Post001Error
     from post001.core.models import PostSummary
+    from post001.core.store import Store
 
 #: Seconds after the last keystroke before the search runs.
 DEBOUNCE = 0.25
@@ -91,7 +92,7 @@ class SearchScreen(BaseScreen):
             self.post_message(SearchFinished(request, "", []))
             return
 
-        def search(store: Any) -> SearchFinished:
+        def search(store: Store) -> SearchFinished:
             return SearchFinished(request, query, store.search(query, limit=RESULTS))
 
         def failed(error: Post001Error) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError as PydanticError
 from textual import on
@@ -31,6 +31,9 @@ from post001.core.models import (
 )
 from post001.tui.screens.base import BaseModal
 from post001.tui.sizes import SizeClasses
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
 
 #: Text fields: (name, label, limit, placeholder)
 TEXT_FIELDS: tuple[tuple[str, str, int, str], ...] = (
@@ -190,7 +193,7 @@ class PostSettingsScreen(SizeClasses, BaseModal[Result | None]):
         if event.button.id == "done":
             self.action_close()
 
-    def flush_for_exit(self) -> list[Any]:
+    def flush_for_exit(self) -> list[Worker[Any]]:
         """Quitting with the dialog open: what was typed here is applied, not dropped."""
         if self.on_exit is not None:
             on_exit, self.on_exit = self.on_exit, None
