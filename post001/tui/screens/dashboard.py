@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from post001.core import labels
+from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.header import AppHeader
 from post001.tui.messages import DashboardLoaded, Unpublished
@@ -82,6 +83,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
         Binding("comma", "app.preferences", "Preferences", show=False),  # palette, help
         Binding("u", "unpublish", "Unpublish", show=False),
         Binding("a", "archive", "Archive", show=False),
+        Binding("delete", "delete_draft", "Delete draft", show=False),
         # The list refreshes itself on return to this screen; f5 is in help (f1).
         Binding("f5", "refresh", "Refresh", show=False),
         Binding("escape", "clear_search", show=False),
@@ -432,6 +434,30 @@ class DashboardScreen(SizeClasses, BaseScreen):
             self.refresh_data()
 
         self.call_store("unpublishing", lambda s: s.unpublish(post_id), done)
+
+    def action_delete_draft(self) -> None:
+        """Delete the selected draft after asking. Only drafts that were never published
+        (the store checks: post001/core/permissions.py); others are archived instead."""
+        from post001.tui.screens.confirm_delete import ConfirmDelete
+
+        post = self._selected_post()
+        if post is None:
+            return
+        if post.status != "draft" or post.published_at is not None:
+            self.notify("Only drafts that were never published can be deleted; archive "
+                        "this one instead (a).", title="Not deleted", severity="warning")
+            return
+        post_id, title = post.id, post.title
+
+        def answered(delete: bool | None) -> None:
+            if delete:
+                self.call_store("deleting the draft", lambda s: s.delete_post(post_id), done)
+
+        def done(_: None) -> None:
+            self.notify(f"Deleted {quote_title(title)}.", title="Draft deleted", timeout=4)
+            self.refresh_data()
+
+        self.app.push_screen(ConfirmDelete(title), answered)
 
     def action_archive(self) -> None:
         post = self._selected_post()
