@@ -34,6 +34,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("Unpublish selected post", "Back to draft, with its shares",
      "screen.unpublish", "DashboardScreen"),
     ("Archive selected post", "Hide it from every feed", "screen.archive", "DashboardScreen"),
+    ("Delete selected draft", "Never-published drafts only; asks first",
+     "screen.delete_draft", "DashboardScreen"),
     ("Save now", "Save the draft at once", "screen.save_now", "EditorScreen"),
     ("Post settings", "Subtitle, byline, SEO, schedule…", "screen.post_settings",
      "EditorScreen"),

@@ -30,6 +30,7 @@ HELP = """\
 | `r` | review queue |
 | `c` | create a collective |
 | `u` / `a` | unpublish / archive the selected post |
+| `delete` | delete the selected draft (never-published drafts only; asks first) |
 | `,` | preferences (theme, auto-save delay, picker filter) |
 | `f5` | refresh |
 
