@@ -240,6 +240,9 @@ class TeamModeMixin:
         from post001.tui.screens.journal_conflict import JournalConflictScreen
 
         app = self._as_app()
+        if any(isinstance(s, JournalConflictScreen) and s.post_id == conflict.post_id
+               for s in app.screen_stack):
+            return  # already asking (the palette's "Offline conflicts" may ask again)
         app.push_screen(JournalConflictScreen(conflict),
                         lambda choice: self._resolve_journal(conflict, choice))
 
