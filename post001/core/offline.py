@@ -193,6 +193,12 @@ class OfflineStore(RemoteStore):
         pending, stuck = self.journal().count()
         self._emit(PendingChanged(pending, stuck, self._online))
 
+    def note_unreachable(self) -> None:
+        """The caller found the server unreachable outside a write (an app opening while
+        it is away): writes go straight to the journal from now on, and the replayer
+        watches for the server to answer again."""
+        self._set_online(False)
+
     @property
     def online(self) -> bool | None:
         """Whether the server answered last time (None: not asked yet)."""

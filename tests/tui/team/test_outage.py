@@ -17,6 +17,7 @@ from post001.tui.screens.conflict import ConflictScreen
 from post001.tui.screens.editor import EditorScreen
 from post001.tui.screens.journal_conflict import JournalConflictScreen
 from post001.tui.screens.publish_later import PublishLaterScreen
+from post001.tui.screens.sign_in import SignInScreen
 from tests.tui.conftest import SIZE, wait_for
 from tests.tui.team.conftest import Team, host_port
 
@@ -149,3 +150,42 @@ async def test_publishing_offline_is_refused_with_the_reason_or_queued_on_reques
                        DEADLINE)
         await wait_for(pilot, lambda: kept(app) == 0 and "waiting" not in app.sub_title,
                        DEADLINE)
+
+
+async def test_opening_while_the_server_is_away_writes_to_the_journal(team: Team) -> None:
+    """The machine knows whose token it is from an earlier session; the server is away
+    when the app starts: it opens offline, keeps the new post, and sends it later."""
+    from post001.core.session import check_sign_in
+
+    assert check_sign_in(team.proxy.url, token_file=team.token_file).ok  # remembered
+    team.proxy.go_down()
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None, DEADLINE)
+        assert app.sub_title == f"alice @ {host_port(team.proxy.url)} · offline"
+        await new_post(pilot, app, "On the train", "no network here")
+        await wait_for(pilot, lambda: kept(app) >= 1, DEADLINE)
+        assert team.rows() == []
+        team.proxy.come_back()
+        await wait_for(pilot, lambda: [(r.title, r.content) for r in team.rows()]
+                       == [("On the train", "no network here")], DEADLINE)
+        await wait_for(pilot, lambda: app.sub_title == f"alice @ {host_port(team.proxy.url)}",
+                       DEADLINE)
+
+
+async def test_a_machine_that_never_saw_the_server_answer_waits_for_it(team: Team) -> None:
+    """Whose token it is was never confirmed here: nothing can be journalled for an
+    unknown user, so the app says why and keeps trying until the server answers."""
+    from post001.tui.messages import StoreFailed
+    from tests.tui.conftest import Recorder
+
+    failures = Recorder()
+    team.proxy.go_down()
+    app = team.app()
+    async with app.run_test(size=SIZE, message_hook=failures) as pilot:
+        await wait_for(pilot, lambda: failures.of(StoreFailed), DEADLINE)
+        assert "cannot reach the post001 server" in failures.of(StoreFailed)[0].error.message
+        assert app.store is None and not isinstance(app.screen, SignInScreen)
+        team.proxy.come_back()
+        await wait_for(pilot, lambda: app.store is not None, DEADLINE)
+        assert app.sub_title == f"alice @ {host_port(team.proxy.url)}"

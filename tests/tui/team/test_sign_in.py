@@ -151,3 +151,32 @@ async def test_a_refused_token_opens_the_sign_in_screen_with_the_reason(
         # The refused --token-file no longer comes first: the new token is used.
         await wait_for(pilot, lambda: app.store is not None, timeout=30)
         assert app.username == "alice"
+
+
+async def test_a_token_revoked_mid_session_asks_to_sign_in_and_writing_goes_on(
+        team: Any, use_keyring: Any) -> None:
+    from post001.core.remote import RemoteStore
+    from post001.tui.screens.editor import EditorScreen
+
+    use_keyring(MemoryKeyring())
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await pilot.pause()
+        await pilot.press(*"Revoked", "tab", *"first")
+        await wait_for(pilot, lambda: [r.content for r in team.rows()] == ["first"], 30)
+        other_device = RemoteStore(team.url, token=team.token)
+        other_device.revoke_current_token()  # e.g. "sign out everywhere" elsewhere
+        other_device.close()
+        await pilot.press(*" second")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        await type_into(pilot, app, "#username", "alice")
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen)
+                       and app.store is not None, timeout=30)
+        await pilot.press(*" third")
+        await wait_for(pilot, lambda: [r.content for r in team.rows()]
+                       == ["first second third"], 30)
