@@ -10,16 +10,23 @@ Targets (tracked in docs/issue 10 terms: 0.1 s and 0.3 s against 0.013 s for
 1. `post001 --version`                        <= 7.5x `python -c pass`
 2. `post001 post list --json`, 20-post SQLite  <= 23x  `python -c pass`
 
-    python benchmarks/bench_cli.py [--runs 15] [--imports]
+    python benchmarks/bench_cli.py [--runs 15] [--imports] [--instructions]
 
 `--imports` also prints the slowest imports of `post list --json` (python -X importtime),
-to see where the time goes.
+to see where the time goes. `--instructions` also counts the instructions each command
+executes (valgrind's callgrind, one run each, about a minute): unlike times, counts do not
+move with the load other processes put on a shared machine.
+
+The commands run with Python's bytecode cache, as an installed package does (pip
+compiles it): PYTHONDONTWRITEBYTECODE is dropped for them, else every run would compile
+post001's own modules from source again (about 80 ms of `post list`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -82,16 +89,25 @@ def _imports(argv: list[str], env: dict[str, str], top: int = 15) -> None:
         print(f"  {micros / 1000:7.1f} ms  {name}")
 
 
+def _instructions(argv: list[str], env: dict[str, str]) -> int:
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                           *argv], env=env, capture_output=True, text=True, check=True)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    assert match, done.stderr[-500:]
+    return int(match.group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--imports", action="store_true")
+    parser.add_argument("--instructions", action="store_true")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ)
         for name in ("POST001_DATABASE_URL", "POST001_SERVER_URL", "POST001_USER",
-                     "POST001_TOKEN"):
+                     "POST001_TOKEN", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)
         env.update(POST001_DATA_DIR=f"{tmp}/data", POST001_CONFIG=f"{tmp}/config.toml")
         os.environ.update(POST001_DATA_DIR=env["POST001_DATA_DIR"],
@@ -105,7 +121,7 @@ def main() -> None:
             "post001 post list --json": [*_post001(), "post", "list", "--json", "--db", url,
                                          "--as", "bench"],
         }
-        for argv in cases.values():  # warm the file cache
+        for argv in cases.values():  # warm the file and bytecode caches
             _once(argv, env)
         walls: dict[str, list[float]] = {name: [] for name in cases}
         cpus: dict[str, list[float]] = {name: [] for name in cases}
@@ -131,6 +147,12 @@ def main() -> None:
                 verdict = f"<= {target:g}x " + ("met" if wall_ratio <= target else "MISSED")
             print(f"{name:28} {wall[name] * 1000:7.1f}ms {wall_ratio:6.1f}x "
                   f"{cpu[name] * 1000:7.1f}ms {cpu_ratio:6.1f}x  {verdict}")
+        if args.instructions:
+            counts = {name: _instructions(argv, env) for name, argv in cases.items()}
+            base = counts["python -c pass"]
+            print("\ninstructions executed (valgrind), ratio to python -c pass:")
+            for name, count in counts.items():
+                print(f"  {name:28} {count / 1e6:8.0f} M {count / base:6.1f}x")
         if args.imports:
             _imports(["post", "list", "--json", "--db", url, "--as", "bench"], env)
 

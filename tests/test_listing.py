@@ -79,7 +79,10 @@ def test_a_save_between_pages_moves_the_post_up_and_repeats_nothing(open_store: 
 
 def test_bad_cursor_and_limit_name_the_field(open_store: Any) -> None:
     alice = open_store("alice")
-    for bad in ("nonsense", "!!!", "bm90IGEgY3Vyc29y"):  # the last is base64 of junk
+    import base64
+
+    far = base64.urlsafe_b64encode(b"0001-01-01T00:00:00+05:00|" + b"0" * 32).decode()
+    for bad in ("nonsense", "!!!", "bm90IGEgY3Vyc29y", "caf\u00e9", far):
         with pytest.raises(ValidationError) as err:
             alice.posts_page(10, bad)
         assert err.value.field == "cursor"

@@ -193,6 +193,12 @@ class OfflineStore(RemoteStore):
         pending, stuck = self.journal().count()
         self._emit(PendingChanged(pending, stuck, self._online))
 
+    def note_unreachable(self) -> None:
+        """The caller found the server unreachable outside a write (an app opening while
+        it is away): writes go straight to the journal from now on, and the replayer
+        watches for the server to answer again."""
+        self._set_online(False)
+
     @property
     def online(self) -> bool | None:
         """Whether the server answered last time (None: not asked yet)."""
@@ -294,6 +300,18 @@ class OfflineStore(RemoteStore):
         if self._username is None and not self.journal_path.exists():
             return False
         return self.journal().has_entries(post_id)
+
+    def delete_post(self, post_id: UUID) -> None:
+        """A draft written offline and never sent is deleted here, journal and all. Any
+        other draft is deleted on the server (never queued: a deletion replayed later,
+        after the text changed elsewhere, would destroy work); its waiting saves go too."""
+        entries = self.journal().entries(post_id) if self._waiting(post_id) else []
+        if not any(entry.kind == "create" for entry in entries):
+            super().delete_post(post_id)
+        if entries:
+            self.journal().remove_many([entry.seq for entry in entries])
+            self._announce()
+        self._known.pop(post_id, None)
 
     def publish(self, post_id: UUID, *, idempotency_key: str | None = None) -> PublishResult:
         if self._waiting(post_id):

@@ -18,7 +18,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from post001.core.errors import ValidationError
-from post001.core.models import MAX_PAGE_SIZE
+from post001.core.limits import MAX_PAGE_SIZE
 
 
 class Position(NamedTuple):
@@ -42,7 +42,7 @@ def decode_cursor(cursor: str) -> Position:
         if updated_at.tzinfo is None:
             raise ValueError("naive time")
         return Position(updated_at.astimezone(UTC), UUID(hex=hex_id))
-    except (ValueError, UnicodeError, binascii.Error):
+    except (ValueError, OverflowError, UnicodeError, binascii.Error):
         shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
         raise ValidationError(
             f"cursor: {shown!r} is not a cursor from a listing; pass the next_cursor "

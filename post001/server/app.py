@@ -33,6 +33,9 @@ from post001.server.throttle import Limits, SigninDefence, SigninThrottle, parse
 
 log = logging.getLogger("post001.server")
 
+#: Connections of each worker's scheduler (and the health page's figures).
+SCHEDULER_POOL_SIZE = 2
+
 
 def create_app(
     settings: Settings | None = None,
@@ -64,11 +67,13 @@ def create_app(
             admin.dispose()
     owns = engine is None
     if engine is None:
-        engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size)
+        engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size,
+                               max_overflow=server.pool_max_overflow,
+                               pool_timeout=server.pool_timeout)
     if system_engine is None:
         system_engine = (
-            server_engine(url, app_role=server.app_role, system=True, pool_size=2,
-                          max_overflow=2)
+            server_engine(url, app_role=server.app_role, pool_size=SCHEDULER_POOL_SIZE,
+                          max_overflow=0)
             if engine.dialect.name == "postgresql" else engine
         )
     ctx = ServerContext(

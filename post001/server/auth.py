@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from post001.core.clock import as_utc
 from post001.core.errors import NotFoundError, PermissionDenied, Post001Error, ValidationError
 from post001.core.models import User, UserCreate
+from post001.core.sql.engine import act_as, begin_as, identity_params, identity_sql
 from post001.core.validation import parse
 
 TOKEN_PREFIX = "p001_"
@@ -145,9 +146,7 @@ def _pg(conn: sa.Connection) -> bool:
 
 
 def _act_as(conn: sa.Connection, user_id: UUID) -> None:
-    if _pg(conn):
-        conn.execute(sa.text("SELECT set_config('post001.user_id', :uid, true)"),
-                     {"uid": str(user_id)})
+    act_as(conn, user_id)
 
 
 # --- request time (the server's role) ----------------------------------------------------
@@ -155,33 +154,43 @@ def _act_as(conn: sa.Connection, user_id: UUID) -> None:
 
 def authenticate(engine: sa.Engine, token: str | None, now: datetime) -> Principal:
     """The user behind a bearer token, or AuthError saying exactly why not."""
+    with begin_as(engine, None, lambda conn: authenticate_in(conn, token, now)) as (_, who):
+        return cast(Principal, who)
+
+
+def authenticate_in(conn: sa.Connection, token: str | None, now: datetime) -> Principal:
+    """`authenticate` as the first statement of the caller's transaction, which from
+    then on acts as the token's user (the server's one transaction per request)."""
     if not token:
         raise AuthError("This server needs a token: sign in with `post001 login URL`.")
     if len(token) > 200:
         raise AuthError("The token is not valid.")
     digest = token_hash(token)
-    with engine.begin() as conn:
-        if _pg(conn):
-            row = conn.execute(sa.text("SELECT * FROM post001_token_lookup(:h)"),
-                               {"h": digest}).first()
-        else:
-            row = conn.execute(
-                sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,
-                          _users.c.username, api_tokens.c.expires_at,
-                          api_tokens.c.revoked_at, api_tokens.c.last_used_at)
-                .join(_users, _users.c.id == api_tokens.c.user_id)
-                .where(api_tokens.c.token_hash == digest)
-            ).first()
-        if row is None:
-            raise AuthError("The token is not valid.")
-        if row.revoked_at is not None:
-            raise AuthError("This token was revoked; sign in again.")
-        if row.expires_at is not None and as_utc(row.expires_at) <= now:
-            raise AuthError("Your session has expired; sign in again.")
-        if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_EVERY:
-            _act_as(conn, row.user_id)
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id)
-                         .values(last_used_at=now))
+    if _pg(conn):
+        # The lookup and the identity in one round trip (the role switch and the user
+        # are transaction-local; see post001/core/sql/engine.py, act_as).
+        identity = identity_sql(conn).replace(":post001_uid", "t.user_id::text")
+        params = {**identity_params(conn, None), "h": digest}
+        params.pop("post001_uid")
+        row = conn.execute(sa.text(f"{identity}, t.* FROM post001_token_lookup(:h) AS t"),
+                           params).first()
+    else:
+        row = conn.execute(
+            sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,
+                      _users.c.username, api_tokens.c.expires_at,
+                      api_tokens.c.revoked_at, api_tokens.c.last_used_at)
+            .join(_users, _users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_hash == digest)
+        ).first()
+    if row is None:
+        raise AuthError("The token is not valid.")
+    if row.revoked_at is not None:
+        raise AuthError("This token was revoked; sign in again.")
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        raise AuthError("Your session has expired; sign in again.")
+    if row.last_used_at is None or as_utc(row.last_used_at) < now - LAST_USED_EVERY:
+        conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id)
+                     .values(last_used_at=now))
     return Principal(user_id=row.user_id, username=row.username, token_id=row.token_id)
 
 

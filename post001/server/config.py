@@ -63,8 +63,17 @@ class ServerSettings(BaseSettings):
     #: the server's (tests with a fake clock; never on a shared server, where it would
     #: let anyone publish others' scheduled posts early). Otherwise an earlier "now" only.
     trust_client_clock: bool = False
-    #: Connections per worker.
-    pool_size: int = Field(default=20, ge=1)
+    #: PostgreSQL connections each worker keeps for requests. Each request holds one
+    #: only while its thread works, so a few per CPU core of the database are enough;
+    #: more requests wait in line. Sizing rule (docs/server.md): workers x
+    #: (pool_size + pool_max_overflow + 2 for the scheduler) must stay below the
+    #: database's max_connections (or PgBouncer's default_pool_size) minus what other
+    #: clients (backups, psql, migrations) need.
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    #: Extra connections a worker may open under a burst (closed again when returned).
+    pool_max_overflow: int = Field(default=0, ge=0, le=1000)
+    #: Seconds a request waits for a free connection before it gets 503 + Retry-After.
+    pool_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Lets a Prometheus elsewhere scrape /metrics (Authorization: Bearer <token>);
     #: without it, only loopback requests that came through no proxy may.
     metrics_token: SecretStr | None = Field(default=None, min_length=16)

@@ -3,24 +3,43 @@
 Each request gets its own `SqlStore` acting as the authenticated user, on the shared
 engine: every permission rule runs in the store (and again in PostgreSQL's policies),
 never in a route.
+
+One transaction, one worker thread per request. Route bodies stay plain `def` (the
+store is synchronous SQLAlchemy), but FastAPI would run each sync dependency, the body
+and the response validation in separate thread-pool hops, and the token lookup would
+need its own transaction. Instead every API route is an `OneTransactionRoute`: its
+dependencies are `async` and do no I/O (`StoreDep` and `Principal` hand over
+placeholders), and the route runs its body in ONE thread-pool call that opens the
+request's transaction with the token lookup as its first statement (which also sets the
+role and the user, transaction-locally), gives the body a store that continues that
+transaction, and commits or rolls back before the thread is returned. A connection is
+never held by a request that is waiting for a thread (a bounded pool could otherwise
+deadlock against a busy thread pool). Async route bodies keep FastAPI's usual path.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import exc as sa_exc
+from starlette.concurrency import run_in_threadpool
 
 from post001.core.clock import Clock, as_utc
 from post001.core.config import FeatureFlags, Settings
-from post001.core.errors import ConflictError
+from post001.core.errors import ConflictError, DatabaseError
+from post001.core.sql.engine import open_transaction
 from post001.core.sql.store import SqlStore
 from post001.server import auth
 from post001.server.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ServerSettings
@@ -28,6 +47,7 @@ from post001.server.middleware import Metrics
 from post001.server.throttle import SigninDefence
 
 T = TypeVar("T")
+log = logging.getLogger("post001.server")
 
 
 @dataclass
@@ -75,7 +95,7 @@ class ServerContext:
                 self.system_engine.dispose()
 
 
-def get_ctx(request: Request) -> ServerContext:
+async def get_ctx(request: Request) -> ServerContext:
     ctx: ServerContext = request.app.state.ctx
     return ctx
 
@@ -85,31 +105,134 @@ Ctx = Annotated[ServerContext, Depends(get_ctx)]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
 
-def current_principal(
+class RequestSession:
+    """One signed-in request: its transaction, its user, its store (see the module's
+    docstring). Opened and closed by `OneTransactionRoute` in the route's thread."""
+
+    def __init__(self, ctx: ServerContext, request: Request, token: str | None) -> None:
+        self.ctx = ctx
+        self.request = request
+        self.token = token
+        self.principal: auth.Principal | None = None
+        self._conn: sa.Connection | None = None
+        self._store: SqlStore | None = None
+
+    def open(self) -> None:
+        """The transaction, with the token checked (AuthError otherwise) and the user
+        set by its first statement."""
+        now = self.ctx.now()
+        try:
+            self._conn, principal = open_transaction(
+                self.ctx.engine, None, lambda conn: auth.authenticate_in(conn, self.token, now))
+        except sa_exc.TimeoutError as err:  # every pooled connection stayed busy
+            raise DatabaseError("The server is busy (no free database connection); "
+                                "try again shortly.") from err
+        except sa_exc.SQLAlchemyError as err:
+            # Logged with its traceback (scrubbed: post001/core/logs.py) for the operator;
+            # the client gets 503 and retries.
+            log.warning("the database failed while checking a token", exc_info=True)
+            raise DatabaseError(f"The database is unavailable: "
+                                f"{str(getattr(err, 'orig', err))[:200]}") from err
+        self.principal = principal
+        self.request.state.principal = principal
+
+    @property
+    def store(self) -> SqlStore:
+        if self._store is None:
+            assert self.principal is not None, "open() first"
+            self._store = self.ctx.store_for(self.principal.user_id,
+                                             getattr(self.request.state, "request_id", None))
+            if self._conn is not None:
+                # The store's first use case continues (and ends) this transaction.
+                self._store.adopt(self._conn)
+                self._conn = None
+        return self._store
+
+    def close(self, ok: bool) -> None:
+        """Commit what no store took over (the token's last use) or roll it back."""
+        conn, self._conn = self._conn, None
+        try:
+            if conn is not None:
+                with conn:
+                    if ok:
+                        conn.commit()
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What `StoreDep` and `Principal` resolve to until the route's thread opens the
+    session; `OneTransactionRoute` swaps each for the real object."""
+
+    session: RequestSession
+    kind: str
+
+    def resolve(self) -> Any:
+        return self.session.store if self.kind == "store" else self.session.principal
+
+
+async def request_session(
     request: Request,
-    ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> auth.Principal:
+) -> RequestSession:
+    # Few, flat, async dependencies: FastAPI solves them per request on the event loop.
     token = credentials.credentials if credentials is not None else None
     if token is None and "authorization" in request.headers:
         raise auth.AuthError("Send the token as `Authorization: Bearer <token>`.")
-    principal = auth.authenticate(ctx.engine, token, ctx.now())
-    request.state.principal = principal
-    return principal
+    return RequestSession(request.app.state.ctx, request, token)
+
+
+Session = Annotated[RequestSession, Depends(request_session)]
+
+
+async def current_principal(session: Session) -> auth.Principal:
+    return cast(auth.Principal, _Pending(session, "principal"))
+
+
+async def user_store(session: Session) -> SqlStore:
+    return cast(SqlStore, _Pending(session, "store"))
 
 
 Principal = Annotated[auth.Principal, Depends(current_principal)]
-
-
-def user_store(request: Request, ctx: Ctx, principal: Principal) -> Iterator[SqlStore]:
-    store = ctx.store_for(principal.user_id, getattr(request.state, "request_id", None))
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 StoreDep = Annotated[SqlStore, Depends(user_store)]
+
+
+def _run_in_session(endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    pending = [v for v in kwargs.values() if isinstance(v, _Pending)]
+    if not pending:
+        return endpoint(**kwargs)
+    session = pending[0].session
+    session.open()
+    if not any(p.kind == "store" for p in pending):
+        # The body does its own transactions (token administration): the sign-in
+        # check commits first, or its row lock on the token would block them.
+        session.close(ok=True)
+    ok = False
+    try:
+        result = endpoint(**{k: v.resolve() if isinstance(v, _Pending) else v
+                             for k, v in kwargs.items()})
+        ok = True
+        return result
+    finally:
+        session.close(ok)
+
+
+class OneTransactionRoute(APIRoute):
+    """An API route whose sync body runs in one thread-pool call, in the request's
+    one transaction (see the module's docstring)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            sync_endpoint = endpoint
+
+            @functools.wraps(sync_endpoint)
+            async def run(**values: Any) -> Any:
+                return await run_in_threadpool(_run_in_session, sync_endpoint, values)
+
+            endpoint = run
+        super().__init__(path, endpoint, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +249,7 @@ class Page:
         return items[self.offset:self.end]
 
 
-def page_params(
+async def page_params(
     offset: Annotated[int, Query(ge=0, le=100_000, description="Items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE,
                                 description=f"Page size (at most {MAX_PAGE_SIZE})")

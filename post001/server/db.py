@@ -1,25 +1,43 @@
 """The server's database connections.
 
-On PostgreSQL every connection the server uses switches, once when it is opened, to
-the application role (`post001_app`: owns no table, no BYPASSRLS), so row-level
-security applies to every statement, including the auto-save fast path that talks to
-the driver directly. The acting user is set per transaction by the store
-(`set_config('post001.user_id', ..., true)`). The scheduler has its own small engine
-with no extra rights: it finds every author's due posts through the SECURITY DEFINER
-function `post001_due_posts` (0013_server_defence) and publishes each as its author.
+On PostgreSQL every transaction the server makes acts, transaction-locally, as the
+application role (`post001_app`: owns no table, no BYPASSRLS), so row-level security
+applies to every statement:
+- the store's transactions and the request's transaction set the role and the acting
+  user in their first statement (`post001.core.sql.engine.act_as`; for a request, in the
+  same statement as the token lookup: post001/server/context.py);
+- any other transaction on a server engine (`engine.begin()` anywhere in the server)
+  gets the role from a `begin` hook before its first statement, with no user.
+Nothing is set for the session: behind PgBouncer in transaction pooling mode a server
+connection serves many clients, and must carry nothing from one to the next. For the
+same reason psycopg's prepared statements are off (PgBouncer before 1.21 cannot route
+them; the statements here are short, so they save little anyway).
+
+The scheduler has its own small engine with no extra rights: it finds every author's
+due posts through the SECURITY DEFINER function `post001_due_posts`
+(0013_server_defence) and publishes each as its author.
+
+Pools are bounded and not pre-pinged: `open_transaction` replaces a dead pooled
+connection and retries once instead (docs/server.md, "Scaling and performance", has
+the sizing rule).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from post001.core.sql.engine import make_engine, normalize_url
+from post001.core.sql.engine import (
+    IDENTITY_FIRST,
+    ROLE_OPTION,
+    begin_as,
+    make_engine,
+    normalize_url,
+)
 
 log = logging.getLogger("post001.server")
 
@@ -36,27 +54,31 @@ def server_engine(
     url: str,
     *,
     app_role: str = "post001_app",
-    system: bool = False,
-    pool_size: int = 20,
-    max_overflow: int = 20,
+    pool_size: int = 10,
+    max_overflow: int = 0,
+    pool_timeout: float = 10.0,
 ) -> sa.Engine:
-    """An engine whose PostgreSQL connections act as `app_role` (RLS applies)."""
+    """An engine whose PostgreSQL transactions act as `app_role` (RLS applies).
+
+    At most `pool_size + max_overflow` connections; a request that finds them all busy
+    waits up to `pool_timeout` seconds, then gets 503 with Retry-After."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return make_engine(url)
-    engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     if app_role and not _ROLE_RE.match(app_role):
         raise ValueError(f"not a role name: {app_role!r}")
+    engine = make_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+        pool_pre_ping=False, connect_args={"prepare_threshold": None},
+        execution_options={ROLE_OPTION: app_role},
+    )
+    if app_role:
+        as_app = f"SELECT set_config('role', '{app_role}', true)"
 
-    @event.listens_for(engine, "connect")
-    def _act_as_app(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        try:
-            if app_role:
-                cur.execute(f'SET ROLE "{app_role}"')
-        finally:
-            cur.close()
-        dbapi_conn.commit()  # session-level settings survive only a committed transaction
+        @event.listens_for(engine, "begin")
+        def _as_app_role(conn: sa.Connection) -> None:
+            if not conn.get_execution_options().get(IDENTITY_FIRST):
+                conn.exec_driver_sql(as_app)
 
     return engine
 
@@ -66,14 +88,16 @@ def admin_engine(url: str) -> sa.Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return make_engine(url)
-    return make_engine(url, pool_size=1, max_overflow=2)
+    # No prepared statements: this may go through PgBouncer too (see the module's note).
+    return make_engine(url, pool_size=1, max_overflow=2,
+                       connect_args={"prepare_threshold": None})
 
 
 def check_rls(engine: sa.Engine) -> bool | None:
     """None on SQLite; otherwise whether the server's role is really subject to RLS."""
     if not is_postgres(engine):
         return None
-    with engine.connect() as conn:
+    with begin_as(engine, None) as (conn, _):
         row = conn.execute(sa.text(
             "SELECT r.rolsuper OR r.rolbypassrls AS bypass, c.relforcerowsecurity AS forced "
             "FROM pg_roles r, pg_class c "

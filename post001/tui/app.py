@@ -153,6 +153,14 @@ class Post001App(TeamModeMixin, App[None]):
                 me = store.me()
             except Exception as exc:
                 err = exc if isinstance(exc, Post001Error) else DatabaseError(str(exc))
+                offline_user = self.team_opened_offline(store, err)
+                if store is not None and offline_user is not None:
+                    # A team server away at start: write to the journal meanwhile.
+                    self.username = offline_user
+                    self.store = store
+                    self._store_ready.set()
+                    self.post_message(StoreOpened(store))
+                    return
                 self.close_team_store(store)
                 if self.team is not None and needs_sign_in(err):
                     self.post_message(SignInNeeded(err))  # a sign-in, not a retry loop

@@ -99,6 +99,8 @@ class DashboardLoaded(Message):
     collectives: list[Membership]
     reviews: list[ReviewItem]
     has_more_collectives: bool
+    #: Where the next page of posts starts (None: every post is loaded).
+    next_cursor: str | None = None
 
 
 @dataclass

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from post001.core.store import Store
     from post001.core.sync import SyncConflict, SyncEvent
     from post001.tui.app import Post001App
+    from post001.tui.messages import DraftSaveFailed
 
 
 @dataclass
@@ -132,6 +133,23 @@ class TeamModeMixin:
         if subscribe is not None:
             subscribe(lambda event: app.post_message(TeamSync(event)))
 
+    def team_opened_offline(self, store: Store | None, error: Post001Error) -> str | None:
+        """Worker thread. The store opened but the server cannot be reached: when this
+        machine already knows whose token it is (the journal remembers it from the
+        last time the server said so), the app opens anyway, offline, as that user, and
+        writes go to the journal. Returns that user, or None (then the app retries)."""
+        if self.team is None or error.category != "network":
+            return None
+        note_unreachable = getattr(store, "note_unreachable", None)
+        if store is None or note_unreachable is None:
+            return None
+        try:
+            username = str(getattr(store, "username"))  # noqa: B009 (no network: remembered)
+        except Exception:
+            return None  # never confirmed by the server: nothing can be journalled
+        note_unreachable()  # the header says "offline", and the replayer watches
+        return username
+
     def team_subtitle(self, store: Store) -> str | None:
         """The header for a store on a server ("alice @ team.example"), else None."""
         if not getattr(store, "is_remote", False):
@@ -159,6 +177,13 @@ class TeamModeMixin:
         app.sub_title = "not signed in"
         app.push_screen(SignInScreen(self.team, error), self._signed_in)
 
+    def on_draft_save_failed(self, message: DraftSaveFailed) -> None:
+        """A save refused because the server no longer accepts the token (revoked,
+        expired): the editor keeps the text on this machine and says so; the writer is
+        asked to sign in again rather than left with failing saves."""
+        if self.team is not None and message.error.details.get("status") == 401:
+            self.show_sign_in(message.error)
+
     def _signed_in(self, result: SignInResult | None) -> None:
         app = self._as_app()
         if result is None:
@@ -172,6 +197,11 @@ class TeamModeMixin:
         app.notify(f"Signed in as {result.username}; the token is kept in {where}.",
                    title="Signed in")
         app.sub_title = "opening…"
+        old, app.store = app.store, None  # signed in again mid-session: a new token
+        app._store_ready.clear()
+        if old is not None:
+            app.run_worker(lambda: self.close_team_store(old), thread=True,
+                           exit_on_error=False, name="closing the old store")
         app._open_store()
 
     def action_sign_in(self) -> None:
@@ -196,6 +226,10 @@ class TeamModeMixin:
         app = self._as_app()
         event = message.event
         if isinstance(event, PendingChanged):
+            back = event.online is True and getattr(self, "_team_online", None) is False
+            self._team_online = event.online
+            if back:
+                self._refresh_dashboard()  # opened (or went) offline: show the real list
             status = SyncStatus(server="", username=None, online=event.online,
                                 pending=event.pending, stuck=event.stuck)
             quiet = event.pending == 0 and event.online is not False
@@ -240,6 +274,9 @@ class TeamModeMixin:
         from post001.tui.screens.journal_conflict import JournalConflictScreen
 
         app = self._as_app()
+        if any(isinstance(s, JournalConflictScreen) and s.post_id == conflict.post_id
+               for s in app.screen_stack):
+            return  # already asking (the palette's "Offline conflicts" may ask again)
         app.push_screen(JournalConflictScreen(conflict),
                         lambda choice: self._resolve_journal(conflict, choice))
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from rich.text import Text
 
@@ -44,7 +45,14 @@ def share_badges_text(shares: Sequence[Share], *, limit: int = 3) -> Text:
     return text
 
 
-def share_summary_text(shares: Sequence[Share]) -> Text:
+class HasShareStatus(Protocol):
+    """A share, or a publish outcome: anything with a share status."""
+
+    @property
+    def status(self) -> str: ...
+
+
+def share_summary_text(shares: Sequence[HasShareStatus]) -> Text:
     """'3 published · 1 in review': counts per status, in the words of core/labels.py."""
     counts: dict[str, int] = {}
     for share in shares:
@@ -77,6 +85,14 @@ def can_post_text(membership: Membership) -> Text:
             return Text("yes (reviewed)", style="yellow")
         return Text("yes", style="green")
     return Text(f"no: {membership.reason or 'not allowed'}", style="red")
+
+
+def short_time(when: datetime, now: datetime) -> str:
+    """'Jan 05 09:03' this year, '2025-12-01' before: 12 columns at most, local time."""
+    local = when.astimezone()
+    if local.year == now.astimezone().year:
+        return f"{local:%b %d %H:%M}"
+    return f"{local:%Y-%m-%d}"
 
 
 def counter(length: int, limit: int) -> str:

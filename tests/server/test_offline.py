@@ -306,3 +306,20 @@ time.sleep(120)
     assert drained.wait(10)
     row = team.row(written["id"])
     assert (row.title, row.content, row.version) == ("Survivor", "one two three", 3)
+
+
+def test_deleting_drafts_offline_and_online(team: Team) -> None:
+    store = team.offline_store()
+    store.me()
+    online = store.create_post(PostCreate(title="on the server", content="x"))
+    team.proxy.go_down()
+    local = store.create_post(PostCreate(title="never sent", content="y"))
+    store.save_draft(local.id, PostUpdate(content="y, more"), expected_version=1)
+    store.delete_post(local.id)  # written and deleted offline: nothing to send
+    assert store.status().pending == 0
+    with pytest.raises(NetworkError):  # a deletion is never queued
+        store.delete_post(online.id)
+    team.proxy.come_back()
+    store.delete_post(online.id)
+    assert store.sync().sent == 0
+    assert team.count("SELECT count(*) FROM posts") == 0

@@ -42,7 +42,7 @@ from post001.core.models import (
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.drafts import DraftWriter
-from post001.core.sql.engine import READ_ONLY
+from post001.core.sql.engine import begin_as
 from post001.core.sql.listing import ListingReader
 from post001.core.store import Store
 from post001.core.validation import check_text, parse
@@ -130,6 +130,7 @@ class SqlBase(Store):
         #: Set by the server per request so audit events name the HTTP request.
         self.request_id: str | None = None
         self._drafts = DraftWriter(engine)
+        self._adopted: sa.Connection | None = None
         self._listing = ListingReader(engine.dialect)
         self.location = engine.url.render_as_string(hide_password=True)
 
@@ -137,22 +138,27 @@ class SqlBase(Store):
     def user_id(self) -> UUID:
         return self._user_id
 
+    def adopt(self, conn: sa.Connection) -> None:
+        """Run the next use case in this already open transaction (the server's request
+        transaction, whose first statement checked the token and set this user), rather
+        than in one of its own; it is committed and the connection closed at its end."""
+        self._adopted = conn
+
     @contextlib.contextmanager
     def _tx(self, *, read_only: bool = False, as_user: UUID | None = None
             ) -> Iterator[sa.Connection]:
         """One use case, one transaction; database failures become DatabaseError."""
         try:
-            conn_cm = self._engine.connect()
-            with conn_cm as conn:
-                if read_only:
-                    conn = conn.execution_options(**{READ_ONLY: True})
-                with conn.begin():
-                    if self._pg:
-                        # Row-level security reads the acting user from here (tx-local).
-                        conn.execute(
-                            sa.text("SELECT set_config('post001.user_id', :uid, true)"),
-                            {"uid": str(as_user or self._user_id)},
-                        )
+            adopted, self._adopted = self._adopted, None
+            if adopted is not None and (as_user is None or as_user == self._user_id):
+                with adopted:
+                    yield adopted
+                    adopted.commit()
+            else:
+                if adopted is not None:
+                    adopted.close()
+                with begin_as(self._engine, as_user or self._user_id,
+                              read_only=read_only) as (conn, _):
                     yield conn
         except Post001Error:
             raise
@@ -164,6 +170,9 @@ class SqlBase(Store):
             ) from err
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
             raise DatabaseError(f"The database is unavailable: {str(err.orig)[:200]}") from err
+        except sa_exc.TimeoutError as err:  # every pooled connection stayed busy
+            raise DatabaseError("The database is busy (no free connection); try again "
+                                "shortly.") from err
         except sa_exc.DataError as err:
             # A value the database cannot hold (the models should have caught it): the
             # caller's input, not an outage, so never a 503 that invites retries.
@@ -382,6 +391,9 @@ class SqlBase(Store):
                     conn.execute(sa.select(t.users).order_by(t.users.c.username))]
 
     def close(self) -> None:
+        if self._adopted is not None:
+            self._adopted.close()  # never used: rolled back
+            self._adopted = None
         self._drafts.close()
         if self._owns_engine:
             self._engine.dispose()

@@ -20,6 +20,23 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from post001.core.sql import tables as t
+from post001.core.sql.engine import identity_params, identity_sql
+
+#: What every writer on one dialect shares (the server makes a store per request):
+#: each column's bind processor and the UPDATE text per set of columns.
+_SHARED: dict[str, tuple[dict[str, Callable[[Any], Any] | None], dict[tuple[str, ...], str]]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(dialect: sa.Dialect) -> tuple[dict[str, Callable[[Any], Any] | None],
+                                          dict[tuple[str, ...], str]]:
+    key = f"{dialect.name}/{dialect.driver}"
+    found = _SHARED.get(key)
+    if found is None:
+        with _SHARED_LOCK:
+            found = _SHARED.setdefault(key, (
+                {c.name: c.type._cached_bind_processor(dialect) for c in t.posts.c}, {}))
+    return found
 
 
 class DraftWriter:
@@ -27,10 +44,11 @@ class DraftWriter:
         self._engine = engine
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
-        self._processors: dict[str, Callable[[Any], Any] | None] = {
-            c.name: c.type._cached_bind_processor(dialect) for c in t.posts.c
-        }
-        self._sql: dict[tuple[str, ...], str] = {}
+        self._processors, self._sql = _shared(dialect)
+        # Who the transaction acts as (role and user; see engine.act_as), in the driver's
+        # parameter style.
+        self._identity = (identity_sql(engine).replace(":post001_uid", "%(post001_uid)s")
+                          .replace(":post001_role", "%(post001_role)s"))
         # One connection kept for auto-save: a pool checkout and its reset-on-return
         # rollback would cost about as much as the write. The lock serializes workers.
         self._lock = threading.Lock()
@@ -65,11 +83,9 @@ class DraftWriter:
         process = self._processors[column]
         return process(value) if process is not None else value
 
-    def save(self, post_id: UUID, author_id: UUID, values: dict[str, Any],
-             expected_version: int, now: datetime, save_id: UUID | None = None
-             ) -> int | None:
-        """The new version, or None when the general path must handle this save
-        (including a repeated save id, whose version the general path looks up)."""
+    def _params(self, post_id: UUID, author_id: UUID, values: dict[str, Any],
+                expected_version: int, now: datetime, save_id: UUID | None
+                ) -> tuple[str, dict[str, Any]]:
         columns = tuple(sorted(values))
         params = {c: self._bind(c, v) for c, v in values.items()}
         params.update(
@@ -79,7 +95,15 @@ class DraftWriter:
             updated_at=self._bind("updated_at", now),
             last_save_id=self._bind("last_save_id", save_id),
         )
-        sql = self._statement(columns)
+        return self._statement(columns), params
+
+    def save(self, post_id: UUID, author_id: UUID, values: dict[str, Any],
+             expected_version: int, now: datetime, save_id: UUID | None = None
+             ) -> int | None:
+        """The new version, or None when the general path must handle this save
+        (including a repeated save id, whose version the general path looks up)."""
+        sql, params = self._params(post_id, author_id, values, expected_version, now,
+                                   save_id)
         with self._lock:
             if self._conn is None:
                 self._conn = self._engine.raw_connection()
@@ -91,6 +115,21 @@ class DraftWriter:
                 conn.invalidate()
                 raise
 
+    def save_in(self, conn: sa.Connection, post_id: UUID, author_id: UUID,
+                values: dict[str, Any], expected_version: int, now: datetime,
+                save_id: UUID | None = None) -> int | None:
+        """`save` inside a transaction the caller opened (and commits), acting as
+        the author already: the server's one transaction per request."""
+        sql, params = self._params(post_id, author_id, values, expected_version, now,
+                                   save_id)
+        cur = conn.connection.cursor()
+        try:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        finally:
+            cur.close()
+        return None if row is None else int(row[0])
+
     def _run(self, conn: Any, sql: str, params: dict[str, Any], author_id: UUID) -> int | None:
         cur = conn.cursor()
         try:
@@ -98,8 +137,7 @@ class DraftWriter:
                 cur.execute("BEGIN IMMEDIATE")
             else:
                 # Row-level security reads the acting user from here (transaction-local).
-                cur.execute("SELECT set_config('post001.user_id', %(uid)s, true)",
-                            {"uid": str(author_id)})
+                cur.execute(self._identity, identity_params(self._engine, author_id))
             try:
                 cur.execute(sql, params)
                 row = cur.fetchone()

@@ -5,13 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from post001.core.models import Post
+from post001.server.context import OneTransactionRoute
 from post001.server.errors import ERROR_RESPONSES
 
 API_PREFIX = "/api/v1"
 
 
 def api_router(tag: str) -> APIRouter:
-    return APIRouter(prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES)
+    return APIRouter(prefix=API_PREFIX, tags=[tag], responses=ERROR_RESPONSES,
+                     route_class=OneTransactionRoute)
 
 
 def etag(response: Response, post: Post) -> Post:

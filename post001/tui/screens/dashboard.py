@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -11,18 +11,62 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
+from post001.core import labels
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
-from post001.tui.widgets import can_post_text, post_status_text, share_badges_text
+from post001.tui.sizes import SizeClasses
+from post001.tui.widgets import (
+    can_post_text,
+    post_status_text,
+    share_summary_text,
+    short_time,
+)
 
 if TYPE_CHECKING:  # the first screen paints before the models are imported
     from post001.core.models import Membership, PostSummary, ReviewItem
 
 #: Collectives listed on the dashboard; the picker searches all of them.
 COLLECTIVES_SHOWN = 50
+#: Posts per page: the first page paints at once however large the library; the next is
+#: asked for when the cursor or the scroll comes within `MORE_WITHIN` rows of the end.
+PAGE = 50
+MORE_WITHIN = 10
+#: A refresh reloads as many posts as were shown, up to this (the store's largest page).
+RELOAD_MAX = 200
+
+#: Status and share summaries are never shortened; titles are, between words, once the
+#: word count and then the date have made room (both are in the detail panel too).
+POST_COLUMNS = (
+    Column("title", "Title", min=24, grow=1),
+    Column("status", "Status", keep=True),
+    Column("shares", "Collectives", keep=True),
+    Column("words", "Words", keep=True, hide=2, justify="right"),
+    Column("updated", "Updated", keep=True, hide=1),
+)
+COLLECTIVE_COLUMNS = (
+    Column("name", "Name", min=12, grow=2),
+    Column("slug", "Slug", keep=True, hide=3),
+    Column("role", "Role", keep=True, hide=1),
+    Column("members", "Members", keep=True, hide=2, justify="right"),
+    Column("can_post", "Can post", keep=True),
+)
+REVIEW_COLUMNS = (
+    Column("post", "Post", min=12, grow=2),
+    Column("author", "Author", min=6, grow=1, hide=1),
+    Column("collective", "Collective", keep=True),
+)
 
 
-class DashboardScreen(BaseScreen):
+class MorePosts(NamedTuple):
+    """A further page of posts, asked for by scrolling, and the cursor it started at."""
+
+    posts: list[PostSummary]
+    after: str
+    next_cursor: str | None
+
+
+class DashboardScreen(SizeClasses, BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Footer order: at 80 columns the tail is cut, so the daily keys come first.
         Binding("n", "app.new_post", "New post"),
@@ -33,7 +77,7 @@ class DashboardScreen(BaseScreen):
         Binding("d", "recovered", "Recovered drafts"),
         Binding("q", "app.quit", "Quit"),
         Binding("c", "app.new_collective", "New collective"),
-        Binding("comma", "app.preferences", "Preferences"),
+        Binding("comma", "app.preferences", "Preferences", show=False),  # palette, help
         Binding("u", "unpublish", "Unpublish", show=False),
         Binding("a", "archive", "Archive", show=False),
         # The list refreshes itself on return to this screen; f5 is in help (f1).
@@ -48,6 +92,10 @@ class DashboardScreen(BaseScreen):
         self.collectives: list[Membership] = []
         self.reviews: list[ReviewItem] = []
         self.loaded = False
+        #: Where the next page of posts starts; None once every post is loaded.
+        self.next_cursor: str | None = None
+        self._loading_more = False
+        self._more_collectives = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -58,36 +106,29 @@ class DashboardScreen(BaseScreen):
                 yield Button("Create a collective (c)", id="create-collective",
                              variant="primary")
             yield Input(placeholder="Search your posts by title (esc clears)", id="filter")
-            yield Label("My posts", classes="section-title", id="posts-title")
-            yield DataTable(id="posts", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="upper"):
+                with Vertical(id="posts-box"):
+                    yield Label("My posts", classes="section-title", id="posts-title")
+                    yield FitTable(id="posts")
+                yield Static("", id="post-detail")
             with Horizontal(id="lower"):
                 with Vertical(id="collectives-box"):
                     yield Label("My collectives", classes="section-title",
                                 id="collectives-title")
-                    yield DataTable(id="collectives", cursor_type="row", zebra_stripes=True)
+                    yield FitTable(id="collectives")
                 with Vertical(id="reviews-box"):
                     yield Label("Waiting for my review", classes="section-title",
                                 id="reviews-title")
-                    yield DataTable(id="reviews", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+                    yield FitTable(id="reviews")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        posts = self.query_one("#posts", DataTable)
-        posts.add_column("Title", width=30)
-        posts.add_column("Status", width=10)
-        posts.add_column("Collectives", width=42)
-        posts.add_column("Words", width=6)
-        posts.add_column("Updated", width=16)
-        collectives = self.query_one("#collectives", DataTable)
-        collectives.add_column("Name", width=14)
-        collectives.add_column("Slug", width=12)
-        collectives.add_column("Role", width=11)
-        collectives.add_column("Members", width=7)
-        collectives.add_column("Can post")
-        reviews = self.query_one("#reviews", DataTable)
-        reviews.add_column("Post", width=20)
-        reviews.add_column("Author", width=10)
-        reviews.add_column("Collective")
+        posts = self.query_one("#posts", FitTable)
+        posts.set_columns(POST_COLUMNS)
+        self.query_one("#collectives", FitTable).set_columns(COLLECTIVE_COLUMNS)
+        self.query_one("#reviews", FitTable).set_columns(REVIEW_COLUMNS)
+        self.watch(posts, "scroll_y", self._scrolled, init=False)
+        self.query_one("#post-detail").display = False
         self.query_one("#filter", Input).display = False
         self.query_one("#welcome").display = False
         self.query_one("#welcome-text", Static).update("Opening your database…")
@@ -121,13 +162,17 @@ class DashboardScreen(BaseScreen):
                             exclusive=True, exit_on_error=False)
 
     def refresh_data(self) -> None:
+        size = min(max(PAGE, len(self.posts)), RELOAD_MAX)
+
         def load(store: Any) -> DashboardLoaded:
+            page = store.posts_page(size)
             collectives = store.my_collectives(limit=COLLECTIVES_SHOWN + 1)
             return DashboardLoaded(
-                posts=store.list_posts(),
+                posts=page.items,
                 collectives=collectives[:COLLECTIVES_SHOWN],
                 reviews=store.pending_reviews(),
                 has_more_collectives=len(collectives) > COLLECTIVES_SHOWN,
+                next_cursor=page.next_cursor,
             )
 
         def done(event: DashboardLoaded) -> None:
@@ -140,11 +185,13 @@ class DashboardScreen(BaseScreen):
     def _loaded(self, event: DashboardLoaded) -> None:
         self.loaded = True
         self.posts = event.posts
+        self.next_cursor = event.next_cursor
+        self._loading_more = False  # a page asked for before this reload is dropped
         self.collectives = event.collectives
         self.reviews = event.reviews
         self._show_posts()
-        self._show_collectives(event.has_more_collectives)
         self._show_reviews()
+        self._show_collectives(event.has_more_collectives)
         self._show_welcome()
 
     def _show_welcome(self) -> None:
@@ -169,47 +216,146 @@ class DashboardScreen(BaseScreen):
         else:
             welcome.display = False
 
-    def _show_posts(self) -> None:
-        table = self.query_one("#posts", DataTable)
+    # --- posts, page by page ----------------------------------------------------------------
+    def _matches(self, post: PostSummary) -> bool:
         query = self.query_one("#filter", Input).value.strip().lower()
-        self.shown_posts = [p for p in self.posts
-                            if not query or query in p.title.lower()
-                            or query in p.subtitle.lower()]
-        cursor = table.cursor_row
-        table.clear()
-        for post in self.shown_posts:
-            table.add_row(
-                Text(post.title or "Untitled", style="" if post.title else "dim italic"),
-                post_status_text(post.status),
-                share_badges_text(post.shares),
-                Text(f"{post.word_count:,}", justify="right"),
-                f"{post.updated_at.astimezone():%Y-%m-%d %H:%M}",
-                key=str(post.id),
-            )
-        if self.shown_posts:
-            table.move_cursor(row=min(max(cursor, 0), len(self.shown_posts) - 1),
-                              animate=False)
-        suffix = f" ({len(self.shown_posts)} of {len(self.posts)})" if query else \
-            f" ({len(self.posts)})"
+        return not query or query in post.title.lower() or query in post.subtitle.lower()
+
+    def _post_row(self, post: PostSummary) -> tuple[str, dict[str, Cell]]:
+        return str(post.id), {
+            "title": Text(post.title or "Untitled", style="" if post.title else "dim italic"),
+            "status": post_status_text(post.status),
+            "shares": share_summary_text(post.shares),
+            "words": f"{post.word_count:,}",
+            "updated": short_time(post.updated_at, self.papp.clock()),
+        }
+
+    def _show_posts(self) -> None:
+        table = self.query_one("#posts", FitTable)
+        self.shown_posts = [p for p in self.posts if self._matches(p)]
+        table.set_rows([self._post_row(p) for p in self.shown_posts])
+        self._show_posts_title()
+        self._show_detail()
+
+    def _show_posts_title(self) -> None:
+        more = "+" if self.next_cursor else ""
+        filtered = self.query_one("#filter", Input).value.strip()
+        suffix = (f" ({len(self.shown_posts)} of {len(self.posts)}{more} loaded)" if filtered
+                  else f" ({len(self.posts)}{more})")
         self.query_one("#posts-title", Label).update("My posts" + suffix)
 
+    def _scrolled(self, _: float) -> None:
+        table = self.query_one("#posts", FitTable)
+        if table.scroll_y >= table.max_scroll_y - MORE_WITHIN:
+            self._load_more()
+
+    @on(DataTable.RowHighlighted, "#posts")
+    def _post_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+        if event.cursor_row >= len(self.shown_posts) - MORE_WITHIN:
+            self._load_more()
+
+    def _load_more(self) -> None:
+        """The next page, in a worker; rows are appended when it lands."""
+        cursor = self.next_cursor
+        if cursor is None or self._loading_more or not self.loaded:
+            return
+        self._loading_more = True
+
+        def load(store: Any) -> MorePosts:
+            page = store.posts_page(PAGE, cursor)
+            return MorePosts(page.items, cursor, page.next_cursor)
+
+        self.call_store("loading more posts", load, self._page_loaded,
+                        failed=self._more_failed, group="dashboard-more")
+
+    def _more_failed(self, error: Any) -> None:
+        self._loading_more = False
+        self.show_error(error, "loading more posts")
+
+    def _page_loaded(self, event: MorePosts) -> None:
+        if event.after != self.next_cursor:
+            return  # the list was reloaded meanwhile: this page belongs to the old one
+        self._loading_more = False
+        known = {p.id for p in self.posts}
+        fresh = [p for p in event.posts if p.id not in known]
+        self.posts.extend(fresh)
+        self.next_cursor = event.next_cursor
+        shown = [p for p in fresh if self._matches(p)]
+        self.shown_posts.extend(shown)
+        self.query_one("#posts", FitTable).add_fit_rows([self._post_row(p) for p in shown])
+        self._show_posts_title()
+
+    def _show_detail(self) -> None:
+        """The highlighted post in full: every collective and where it stands there."""
+        detail = self.query_one("#post-detail", Static)
+        post = self._selected_post()
+        detail.display = post is not None
+        if post is None:
+            return
+        narrow = self.has_class("-narrow")
+        text = Text()
+        text.append(post.title or "Untitled", style="bold" if post.title else "dim italic")
+        if post.subtitle and not narrow:
+            text.append(f"\n{post.subtitle}", style="italic")
+        status = labels.POST[str(post.status)]
+        text.append("\n")
+        text.append(status.text, style=status.style)
+        text.append(f" · {post.word_count:,} word{'s' * (post.word_count != 1)}", style="dim")
+        text.append(f"{' · ' if narrow else chr(10)}updated "
+                    f"{post.updated_at.astimezone():%Y-%m-%d %H:%M}", style="dim")
+        if not post.shares:
+            text.append("\nNot shared with any collective yet.", style="dim")
+        elif narrow:
+            text.append("\n")
+            for index, share in enumerate(post.shares):
+                label = labels.SHARE[str(share.status)]
+                text.append(" · " if index else "", style="dim")
+                text.append(f"{share.collective} ")
+                text.append(label.text, style=label.style)
+        else:
+            text.append("\n\nCollectives", style="bold")
+            width = max(len(s.collective) for s in post.shares)
+            for share in post.shares:
+                label = labels.SHARE[str(share.status)]
+                text.append(f"\n{share.collective:<{width}}  ", style="cyan")
+                text.append(label.text, style=label.style)
+                if share.rejection_reason:
+                    text.append(f": {share.rejection_reason}", style="dim")
+        detail.update(text)
+
+    def size_changed(self, size: Any) -> None:
+        super().size_changed(size)
+        if self.loaded:
+            self._show_detail()
+            self._show_lower_titles()
+
     def _show_collectives(self, more: bool) -> None:
-        table = self.query_one("#collectives", DataTable)
-        table.clear()
-        for m in self.collectives:
-            table.add_row(m.name, Text(m.slug, style="cyan"), m.role.value,
-                          Text(f"{m.member_count:,}", justify="right"), can_post_text(m),
-                          key=m.slug)
-        count = f"{len(self.collectives)}{'+' if more else ''}"
-        self.query_one("#collectives-title", Label).update(f"My collectives ({count})")
+        table = self.query_one("#collectives", FitTable)
+        table.set_rows([(m.slug, {
+            "name": m.name,
+            "slug": Text(m.slug, style="cyan"),
+            "role": m.role.value,
+            "members": f"{m.member_count:,}",
+            "can_post": can_post_text(m),
+        }) for m in self.collectives])
+        self._more_collectives = more
+        self._show_lower_titles()
+
+    def _show_lower_titles(self) -> None:
+        count = f"{len(self.collectives)}{'+' if self._more_collectives else ''}"
+        title = Text(f"My collectives ({count})")
+        if self.has_class("-narrow") and self.reviews:  # the review list is hidden
+            title.append(f" · {len(self.reviews)} waiting for my review (r)", style="yellow")
+        self.query_one("#collectives-title", Label).update(title)
 
     def _show_reviews(self) -> None:
-        table = self.query_one("#reviews", DataTable)
-        table.clear()
-        for item in self.reviews:
-            table.add_row(item.title or "Untitled", item.author,
-                          Text(item.collective, style="cyan"),
-                          key=f"{item.post_id}:{item.collective}")
+        table = self.query_one("#reviews", FitTable)
+        table.set_rows([(f"{item.post_id}:{item.collective}", {
+            "post": item.title or "Untitled",
+            "author": item.author,
+            "collective": Text(item.collective, style="cyan"),
+        }) for item in self.reviews])
         self.query_one("#reviews-title", Label).update(
             f"Waiting for my review ({len(self.reviews)})")
 

@@ -607,7 +607,9 @@ class EditorScreen(SizeClasses, BaseScreen):
         if post is None:
             info = "draft · not shared yet"
         else:
-            shares = share_summary_text(post.shares).plain if post.shares \
+            count = len(post.shares)
+            shares = (f"{count} collective{'s' * (count != 1)}: "
+                      f"{share_summary_text(post.shares).plain}") if count \
                 else "not shared yet"
             info = f"{labels.post_label(post.status)} · v{post.version} · {shares}"
         self.query_one("#post-info", Static).update(info)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.widgets import Label, Static, TextArea
-
 from post001.tui.messages import DraftSnapshot
 from post001.tui.screens.conflict import ConflictScreen
 
@@ -22,6 +20,10 @@ if TYPE_CHECKING:
 
 class JournalConflictScreen(ConflictScreen):
     """Returns "mine", "theirs" or "copy", like ConflictScreen."""
+
+    HINT = ("You changed this post while offline, and it was changed on the server in the "
+            "meantime. Both texts are kept until you choose.")
+    MINE_TITLE = "Your text (kept on this machine)"
 
     def __init__(self, conflict: SyncConflict) -> None:
         theirs = conflict.theirs
@@ -33,16 +35,9 @@ class JournalConflictScreen(ConflictScreen):
 
         super().__init__(conflict.post_id, DraftSnapshot(
             title=pick("title", theirs.title), subtitle=pick("subtitle", theirs.subtitle),
-            content=pick("content", theirs.content)))
+            content=pick("content", theirs.content)), stored=theirs)
         self.conflict = conflict
 
-    def on_mount(self) -> None:
-        self.query_one(".hint", Static).update(
-            "You changed this post while offline, and it was changed on the server in the "
-            "meantime. Both texts are kept until you choose.")
-        self.query_one(".version-title", Label).update("Your text (kept on this machine)")
+    def _stored_title(self) -> str:
         post = self.conflict.theirs
-        self.stored = post
-        self.query_one("#stored-title", Label).update(
-            f"On the server: version {post.version} ({post.updated_at:%Y-%m-%d %H:%M})")
-        self.query_one("#stored", TextArea).load_text(self._as_text(post.title, post.content))
+        return f"On the server: version {post.version} ({post.updated_at:%Y-%m-%d %H:%M})"

@@ -37,7 +37,7 @@ SORTS: tuple[CollectiveSort, ...] = ("role", "name", "members")
 COLUMNS = (
     Column("check", "", min=3, keep=True),
     Column("name", "Name", min=14, grow=3),
-    Column("slug", "Slug", min=8, grow=2, hide=3),
+    Column("slug", "Slug", keep=True, hide=3),
     Column("role", "Role", min=6, keep=True, hide=1),
     Column("members", "Members", min=7, keep=True, hide=2, justify="right"),
     Column("can_post", "Can post", keep=True),

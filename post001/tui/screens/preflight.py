@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Header, Label, Static
 
 from post001.core import labels
 from post001.core.errors import Post001Error
@@ -29,15 +28,15 @@ from post001.tui.sizes import SizeClasses
 if TYPE_CHECKING:
     from post001.tui.screens.editor import EditorScreen
 
-#: "What happens" is never shortened; "Why" is, between words, and the highlighted row's
-#: full reason shows under the table.
+#: "What happens" is never shortened; "Why" is, between words (every reason is also
+#: written out in full under the table); a slug is shown whole or not at all.
 PLAN_COLUMNS = (
     Column("name", "Collective", min=14, grow=2),
-    Column("slug", "Slug", min=8, grow=1, hide=3),
+    Column("slug", "Slug", keep=True, hide=3),
     Column("role", "Your role", min=9, keep=True, hide=1),
     Column("members", "Members", min=7, keep=True, hide=2, justify="right"),
     Column("outcome", "What happens", keep=True),
-    Column("why", "Why", min=12, grow=4),
+    Column("why", "Why", min=24, grow=4),
 )
 
 #: Said by the verdict; not repeated as a note.
@@ -118,7 +117,6 @@ class PreflightScreen(SizeClasses, BaseScreen):
         with VerticalScroll(id="preflight"):
             yield Static("Checking…", id="verdict")
             yield FitTable(id="plan")
-            yield Static("", id="plan-detail", classes="hint")
             yield Label("Blocking publication", classes="section-title", id="problems-title")
             yield Static("", id="problems")
             yield Label("Good to know", classes="section-title", id="notes-title")
@@ -162,7 +160,6 @@ class PreflightScreen(SizeClasses, BaseScreen):
             }))
         table.set_rows(rows)
         table.display = bool(rows)
-        self._show_detail()
         problems = Text("\n").join(Text(f"✗ {e.message}", style="red") for e in plan.errors)
         notes = Text("\n").join(Text(f"• {w.message}", style="yellow") for w in plan.warnings
                                 if w.code not in SHOWN_ELSEWHERE)
@@ -192,23 +189,6 @@ class PreflightScreen(SizeClasses, BaseScreen):
                  if counts[o]]
         return Text(f"Ready to publish: {' · '.join(parts)}. Press f9 to publish.",
                     style="bold green")
-
-    @on(DataTable.RowHighlighted, "#plan")
-    def _show_detail(self) -> None:
-        detail = self.query_one("#plan-detail", Static)
-        table = self.query_one("#plan", FitTable)
-        plan = self.plan
-        if plan is None or not plan.collectives:
-            detail.display = False
-            return
-        item = plan.collectives[min(max(table.cursor_row, 0), len(plan.collectives) - 1)]
-        label = labels.OUTCOME[item.outcome]
-        text = Text(f"{item.collective_name}: ")
-        text.append(label.text, style=label.style)
-        if item.reason:
-            text.append(f", {item.reason}")
-        detail.update(text)
-        detail.display = True
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "publish":

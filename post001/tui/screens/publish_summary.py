@@ -8,21 +8,25 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import Footer, Header, Label, Static
 
+from post001.core import labels
 from post001.core.models import PublishResult, ShareStatus
 from post001.core.text import quote_title
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.screens.base import BaseScreen
+from post001.tui.sizes import SizeClasses
+from post001.tui.widgets import share_summary_text
 
-RESULT_LABEL = {
-    ShareStatus.PUBLISHED: ("published", "green"),
-    ShareStatus.PENDING_APPROVAL: ("in review", "yellow"),
-    ShareStatus.REJECTED: ("rejected", "red"),
-    ShareStatus.DRAFT: ("draft (scheduled)", "cyan"),
-}
+OUTCOME_COLUMNS = (
+    Column("name", "Collective", min=14, grow=2),
+    Column("slug", "Slug", keep=True, hide=1),
+    Column("outcome", "Outcome", keep=True),
+    Column("note", "Note", min=12, grow=3),
+)
 
 
-class PublishSummaryScreen(BaseScreen):
+class PublishSummaryScreen(SizeClasses, BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "back", "Back to the post"),
         Binding("d", "app.dashboard", "Dashboard"),
@@ -43,33 +47,33 @@ class PublishSummaryScreen(BaseScreen):
             else:
                 headline = f"Published: {quote_title(post.title)}"
             yield Label(headline, classes="dialog-title", id="headline")
-            counts = {s: sum(1 for o in result.outcomes if o.status is s) for s in ShareStatus}
-            yield Static(
-                f"{counts[ShareStatus.PUBLISHED]} published · "
-                f"{counts[ShareStatus.PENDING_APPROVAL]} in review · "
-                f"{counts[ShareStatus.REJECTED]} rejected"
-                + (" · (replayed: this publish had already happened)" if result.replayed
-                   else ""),
-                id="tally")
+            tally = share_summary_text(result.outcomes) if result.outcomes else Text()
+            if result.replayed:
+                tally.append(" · (replayed: this publish had already happened)", style="dim")
+            yield Static(tally, id="tally")
             if not result.outcomes:
                 yield Static("Not shared with any collective: it appears on your profile only.",
                              classes="hint")
-            yield DataTable(id="outcomes", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+            yield FitTable(id="outcomes")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#outcomes", DataTable)
-        table.add_column("Collective", width=28)
-        table.add_column("Slug", width=22)
-        table.add_column("Outcome", width=18)
-        table.add_column("Note")
+        table = self.query_one("#outcomes", FitTable)
+        table.set_columns(OUTCOME_COLUMNS)
+        rows: list[tuple[str, dict[str, Cell]]] = []
         for outcome in self.result.outcomes:
-            label, style = RESULT_LABEL[outcome.status]
+            label = labels.SHARE[str(outcome.status)]
             note = outcome.rejection_reason or (
-                "an editor of the collective will review it"
-                if outcome.status is ShareStatus.PENDING_APPROVAL else "")
-            table.add_row(outcome.collective_name, Text(outcome.collective, style="cyan"),
-                          Text(label, style=style), note)
+                "an editor reviews it first"
+                if outcome.status is ShareStatus.PENDING_APPROVAL else
+                "goes out with the post" if outcome.status is ShareStatus.DRAFT else "")
+            rows.append((outcome.collective, {
+                "name": outcome.collective_name,
+                "slug": Text(outcome.collective, style="cyan"),
+                "outcome": Text(label.text, style=label.style),
+                "note": note,
+            }))
+        table.set_rows(rows)
 
     def action_back(self) -> None:
         self.app.pop_screen()

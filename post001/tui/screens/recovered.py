@@ -27,8 +27,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Label, Static, TextArea
 
 from post001.tui import recovery
+from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.messages import RecoveredLoaded, RecoveredRestored
 from post001.tui.screens.base import BaseModal, BaseScreen
+from post001.tui.sizes import SizeClasses
 
 if TYPE_CHECKING:
     from post001.core.errors import Post001Error
@@ -98,7 +100,14 @@ class ConfirmDiscard(BaseModal[bool]):
         self.dismiss(answer)
 
 
-class RecoveredScreen(BaseScreen):
+RECOVERED_COLUMNS = (
+    Column("title", "Title", min=14, grow=2),
+    Column("when", "When", keep=True, hide=1),
+    Column("why", "Why", min=12, grow=3),
+)
+
+
+class RecoveredScreen(SizeClasses, BaseScreen):
     """Every kept draft; restore, open as a new draft, or discard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -123,18 +132,16 @@ class RecoveredScreen(BaseScreen):
                     "Kept on this machine when a save failed or a conflict replaced a text. "
                     "r restores into the original post (or as a new draft), n opens a new "
                     "draft, x discards.", classes="hint")
-                yield DataTable(id="recovered-list", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="recovered-list")
             with Vertical(id="recovered-text-box"):
                 yield Label("", id="recovered-text-title", classes="section-title")
                 yield Static("", id="recovered-meta", classes="hint")
                 yield TextArea("", read_only=True, soft_wrap=True, id="recovered-text")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#recovered-list", DataTable)
-        table.add_column("Title", width=24)
-        table.add_column("When", width=16)
-        table.add_column("Why")
+        table = self.query_one("#recovered-list", FitTable)
+        table.set_columns(RECOVERED_COLUMNS)
         table.focus()
         self.action_refresh()
 
@@ -150,22 +157,20 @@ class RecoveredScreen(BaseScreen):
     @on(RecoveredLoaded)
     def _loaded(self, event: RecoveredLoaded) -> None:
         self.drafts = event.drafts
-        table = self.query_one("#recovered-list", DataTable)
-        cursor = table.cursor_row
-        table.clear()
+        table = self.query_one("#recovered-list", FitTable)
+        rows: list[tuple[str, dict[str, Cell]]] = []
         for draft in self.drafts:
             title = str(draft["fields"].get("title") or "")
-            table.add_row(
-                Text(title or "Untitled", style="" if title else "dim italic"),
-                f"{draft['when'].astimezone():%Y-%m-%d %H:%M}",
-                draft["reason"],
-                key=draft["key"],
-            )
+            rows.append((draft["key"], {
+                "title": Text(title or "Untitled", style="" if title else "dim italic"),
+                "when": f"{draft['when'].astimezone():%Y-%m-%d %H:%M}",
+                "why": draft["reason"],
+            }))
+        table.set_rows(rows)
         self.query_one("#recovered-title", Label).update(
             f"Recovered drafts ({len(self.drafts)})")
         self.papp.recovered_count = len(self.drafts)
         if self.drafts:
-            table.move_cursor(row=min(max(cursor, 0), len(self.drafts) - 1), animate=False)
             self._show(table.cursor_row)
         else:
             self.query_one("#recovered-text-title", Label).update("Nothing to recover")

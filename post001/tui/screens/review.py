@@ -13,8 +13,11 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Mar
 
 from post001.core.errors import Post001Error
 from post001.core.models import REJECTION_REASON_MAX, Post, ReviewItem
+from post001.tui.fit_table import Column, FitTable
 from post001.tui.messages import ReviewDecided
 from post001.tui.screens.base import BaseModal, BaseScreen
+from post001.tui.sizes import SizeClasses
+from post001.tui.widgets import short_time
 
 
 class RejectReasonScreen(BaseModal[str | None]):
@@ -63,7 +66,15 @@ class RejectReasonScreen(BaseModal[str | None]):
         self.dismiss(None)
 
 
-class ReviewScreen(BaseScreen):
+QUEUE_COLUMNS = (
+    Column("post", "Post", min=16, grow=3),
+    Column("author", "Author", min=6, grow=1, hide=2),
+    Column("collective", "Collective", keep=True),
+    Column("shared", "Shared", keep=True, hide=1),
+)
+
+
+class ReviewScreen(SizeClasses, BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("a", "approve", "Approve"),
@@ -80,19 +91,16 @@ class ReviewScreen(BaseScreen):
         with Horizontal(id="review"):
             with Vertical(id="queue-box"):
                 yield Label("Waiting for review", classes="section-title", id="queue-title")
-                yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+                yield FitTable(id="queue")
                 yield Static("", id="queue-empty", classes="hint")
             with Vertical(id="reading-box"):
                 yield Label("", id="reading-title", classes="section-title")
                 yield Markdown("", id="reading")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#queue", DataTable)
-        table.add_column("Post", width=26)
-        table.add_column("Author", width=10)
-        table.add_column("Collective", width=16)
-        table.add_column("Shared", width=11)
+        table = self.query_one("#queue", FitTable)
+        table.set_columns(QUEUE_COLUMNS)
         table.focus()
         self.action_refresh()
 
@@ -104,20 +112,20 @@ class ReviewScreen(BaseScreen):
 
     def _loaded(self, items: list[ReviewItem]) -> None:
         self.items = items
-        table = self.query_one("#queue", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for item in items:
-            shared = f"{item.shared_at.astimezone():%m-%d %H:%M}" if item.shared_at else ""
-            table.add_row(item.title or "Untitled", item.author,
-                          Text(item.collective, style="cyan"), shared,
-                          key=f"{item.post_id}:{item.collective}")
+        table = self.query_one("#queue", FitTable)
+        now = self.papp.clock()
+        table.set_rows([(f"{item.post_id}:{item.collective}", {
+            "post": item.title or "Untitled",
+            "author": item.author,
+            "collective": Text(item.collective, style="cyan"),
+            "shared": short_time(item.shared_at, now) if item.shared_at else "",
+        }) for item in items])
         self.query_one("#queue-title", Label).update(f"Waiting for review ({len(items)})")
         self.query_one("#queue-empty", Static).update(
             "" if items else "Nothing to review. Shares from contributors, and from authors "
             "in collectives that require approval, appear here.")
+        self.query_one("#queue-empty", Static).display = not items
         if items:
-            table.move_cursor(row=min(max(cursor, 0), len(items) - 1), animate=False)
             self._read(table.cursor_row)
         else:
             self.query_one("#reading-title", Label).update("")

@@ -30,6 +30,7 @@ from post001.core.models import (
     PostUpdate,
 )
 from post001.tui.screens.base import BaseModal
+from post001.tui.sizes import SizeClasses
 
 #: Text fields: (name, label, limit, placeholder)
 TEXT_FIELDS: tuple[tuple[str, str, int, str], ...] = (
@@ -78,7 +79,7 @@ def parse_field(name: str, raw: str, now: datetime | None = None) -> tuple[Any, 
     return value, None
 
 
-class PostSettingsScreen(BaseModal[Result | None]):
+class PostSettingsScreen(SizeClasses, BaseModal[Result | None]):
     """Returns (valid values, raw text of every field)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -166,6 +167,7 @@ class PostSettingsScreen(BaseModal[Result | None]):
         else:
             self.errors.pop(name, None)
             error.update("")
+        error.display = bool(reason)  # no blank line under a valid field
         field.set_class(bool(reason), "-invalid")
         self.query_one(f"#in-{name}", Input).set_class(bool(reason), "-invalid")
 

@@ -5,91 +5,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import keyring
 import pytest
-import sqlalchemy as sa
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from remote_support import PASSWORD, ensure_user, live_server, make_test_app, sign_in
+from remote_support import PASSWORD
 
 from post001.core import credentials, servers
-from post001.core.config import Settings
-from post001.tui.app import Post001App, build_app
+from post001.tui.app import Post001App
 from post001.tui.screens.dashboard import DashboardScreen
 from post001.tui.screens.sign_in import SignInScreen
-from post001.tui.team import TeamTarget
-
-from .conftest import SIZE, wait_for
+from tests.tui.conftest import SIZE, wait_for
+from tests.tui.team.conftest import MemoryKeyring, host_port, team_app, token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
-
-
-@pytest.fixture
-def use_keyring() -> Iterator[Any]:
-    original = keyring.get_keyring()
-
-    def install(backend: Any) -> Any:
-        keyring.set_keyring(backend)
-        return backend
-
-    yield install
-    keyring.set_keyring(original)
-
-
-@pytest.fixture
-def server(pg_url: str, clock: Any, admin: sa.Engine) -> Iterator[str]:
-    app = make_test_app(pg_url, clock)
-    with live_server(app) as url:
-        ensure_user(admin, "alice", clock)
-        yield url
-    app.state.ctx.close()
-
-
-@pytest.fixture
-def admin(pg_url: str) -> Iterator[sa.Engine]:
-    from post001.core.sql.engine import make_engine
-
-    engine = make_engine(pg_url, pool_size=1, max_overflow=2)
-    yield engine
-    engine.dispose()
-
-
-def token_for(url: str) -> str:
-    with httpx.Client(timeout=30) as client:
-        return sign_in(client, url, "alice")
-
-
-def host_port(url: str) -> str:
-    return url.removeprefix("http://")
-
-
-def team_app(url: str, **target: Any) -> Post001App:
-    return build_app(None, Settings(), team=TeamTarget(url, **target))
 
 
 async def type_into(pilot: Any, app: Post001App, selector: str, text: str) -> None:
@@ -182,7 +113,19 @@ async def test_a_token_file_signs_in_and_the_palette_signs_out(
         await pilot.press(*"sign out")
         await wait_for(pilot, lambda: any("Sign out" in str(o.prompt) for o in
                                           app.screen.query("CommandList").first().options))
-        await pilot.press("down", "enter")
+        commands = app.screen.query("CommandList").first()
+
+        def highlighted() -> str:
+            index = commands.highlighted
+            return str(commands.options[index].prompt) if index is not None else ""
+
+        for _ in range(len(commands.options) + 1):
+            if "Sign out" in highlighted():
+                break
+            await pilot.press("down")
+            await pilot.pause(0.05)
+        assert "Sign out" in highlighted()
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
         assert app.store is None and app.sub_title == "not signed in"
     assert not token_file.exists()  # forgotten here
@@ -208,3 +151,32 @@ async def test_a_refused_token_opens_the_sign_in_screen_with_the_reason(
         # The refused --token-file no longer comes first: the new token is used.
         await wait_for(pilot, lambda: app.store is not None, timeout=30)
         assert app.username == "alice"
+
+
+async def test_a_token_revoked_mid_session_asks_to_sign_in_and_writing_goes_on(
+        team: Any, use_keyring: Any) -> None:
+    from post001.core.remote import RemoteStore
+    from post001.tui.screens.editor import EditorScreen
+
+    use_keyring(MemoryKeyring())
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
+        await pilot.pause()
+        await pilot.press(*"Revoked", "tab", *"first")
+        await wait_for(pilot, lambda: [r.content for r in team.rows()] == ["first"], 30)
+        other_device = RemoteStore(team.url, token=team.token)
+        other_device.revoke_current_token()  # e.g. "sign out everywhere" elsewhere
+        other_device.close()
+        await pilot.press(*" second")
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        await type_into(pilot, app, "#username", "alice")
+        await type_into(pilot, app, "#password", PASSWORD)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen)
+                       and app.store is not None, timeout=30)
+        await pilot.press(*" third")
+        await wait_for(pilot, lambda: [r.content for r in team.rows()]
+                       == ["first second third"], 30)
