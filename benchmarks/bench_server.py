@@ -411,8 +411,11 @@ def main() -> int:
             [sys.executable, "-m", "post001.cli.main", "serve", "--port", str(post001_port),
              "--db", db.url, *common]))
         servers.append(subprocess.Popen(
+            # `post001 serve` runs uvicorn's h11 protocol with deadlines added
+            # (post001/server/http.py); the baseline gets the same parser.
             [sys.executable, "-m", "uvicorn", "bench_server:make_baseline", "--factory",
-             "--port", str(base_port), "--no-access-log", *common],
+             "--port", str(base_port), "--no-access-log", "--http", "h11",
+             "--no-proxy-headers", "--timeout-keep-alive", "5", *common],
             env={**os.environ, "PYTHONPATH": str(HERE), "BENCH_BASELINE_DSN": db.dsn}))
         post001 = f"http://127.0.0.1:{post001_port}"
         baseline = f"http://127.0.0.1:{base_port}"
