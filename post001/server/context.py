@@ -124,6 +124,9 @@ class RequestSession:
         try:
             self._conn, principal = open_transaction(
                 self.ctx.engine, None, lambda conn: auth.authenticate_in(conn, self.token, now))
+        except sa_exc.TimeoutError as err:  # every pooled connection stayed busy
+            raise DatabaseError("The server is busy (no free database connection); "
+                                "try again shortly.") from err
         except sa_exc.SQLAlchemyError as err:
             # Logged with its traceback (scrubbed: post001/core/logs.py) for the operator;
             # the client gets 503 and retries.
@@ -172,13 +175,13 @@ class _Pending:
 
 async def request_session(
     request: Request,
-    ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> RequestSession:
+    # Few, flat, async dependencies: FastAPI solves them per request on the event loop.
     token = credentials.credentials if credentials is not None else None
     if token is None and "authorization" in request.headers:
         raise auth.AuthError("Send the token as `Authorization: Bearer <token>`.")
-    return RequestSession(ctx, request, token)
+    return RequestSession(request.app.state.ctx, request, token)
 
 
 Session = Annotated[RequestSession, Depends(request_session)]

@@ -175,6 +175,18 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(err, 503, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
 
 
+async def _no_connection(request: Request, exc: Exception) -> JSONResponse:
+    """Every pooled connection stayed busy for POST001_SERVER_POOL_TIMEOUT: overload,
+    not a fault of the client's request (docs/server.md, "Sizing the pools")."""
+    from post001.core.errors import DatabaseError
+
+    log.warning("%s %s -> 503: no free database connection", request.method,
+                request.url.path)
+    err = DatabaseError("The server is busy (no free database connection); try again "
+                        "shortly.")
+    return error_response(err, 503, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # A bug, not the client's doing: logged with the request id, reported without detail.
     request_id = getattr(request.state, "request_id", None)
@@ -190,4 +202,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _no_connection)
     app.add_exception_handler(Exception, _unexpected)

@@ -155,6 +155,34 @@ def test_a_dead_pooled_connection_is_replaced_without_an_error(api: Any) -> None
         "content"] == "after"
 
 
+def test_no_free_connection_is_503_with_retry_after_everywhere(pg_url: str, clock: Any,
+                                                               admin: sa.Engine) -> None:
+    """Overload (every pooled connection busy past the pool timeout) is the server's
+    503 with Retry-After, on a store route, on token administration and on sign-in."""
+    from remote_support import PASSWORD, asgi_client, ensure_user, sign_in
+
+    app = make_test_app(pg_url, clock, pool_size=1, pool_timeout=0.2)
+    ensure_user(admin, "alice", clock)
+    with asgi_client(app) as client:
+        headers = {"Authorization": f"Bearer {sign_in(client, '', 'alice')}"}
+        held = app.state.ctx.engine.connect()  # the pool's only connection
+        try:
+            answers = [
+                client.get("/api/v1/me", headers=headers),
+                client.get("/api/v1/auth/tokens", headers=headers),
+                client.post("/api/v1/auth/token",
+                            json={"username": "alice", "password": PASSWORD}),
+            ]
+        finally:
+            held.close()
+        for response in answers:
+            assert response.status_code == 503, response.text
+            assert int(response.headers["Retry-After"]) >= 1
+            assert response.json()["error"]["category"] == "database"
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    app.state.ctx.close()
+
+
 def test_a_small_pool_serves_many_concurrent_writers(pg_url: str, clock: Any,
                                                      admin: sa.Engine) -> None:
     """48 writers at once through real uvicorn, 2 connections per worker: every save is

@@ -170,6 +170,9 @@ class SqlBase(Store):
             ) from err
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as err:
             raise DatabaseError(f"The database is unavailable: {str(err.orig)[:200]}") from err
+        except sa_exc.TimeoutError as err:  # every pooled connection stayed busy
+            raise DatabaseError("The database is busy (no free connection); try again "
+                                "shortly.") from err
         except sa_exc.DataError as err:
             # A value the database cannot hold (the models should have caught it): the
             # caller's input, not an outage, so never a 503 that invites retries.

@@ -22,16 +22,29 @@ import sqlalchemy as sa
 from post001.core.sql import tables as t
 from post001.core.sql.engine import identity_params, identity_sql
 
+#: What every writer on one dialect shares (the server makes a store per request):
+#: each column's bind processor and the UPDATE text per set of columns.
+_SHARED: dict[str, tuple[dict[str, Callable[[Any], Any] | None], dict[tuple[str, ...], str]]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(dialect: sa.Dialect) -> tuple[dict[str, Callable[[Any], Any] | None],
+                                          dict[tuple[str, ...], str]]:
+    key = f"{dialect.name}/{dialect.driver}"
+    found = _SHARED.get(key)
+    if found is None:
+        with _SHARED_LOCK:
+            found = _SHARED.setdefault(key, (
+                {c.name: c.type._cached_bind_processor(dialect) for c in t.posts.c}, {}))
+    return found
+
 
 class DraftWriter:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         dialect = engine.dialect
         self._sqlite = dialect.name == "sqlite"
-        self._processors: dict[str, Callable[[Any], Any] | None] = {
-            c.name: c.type._cached_bind_processor(dialect) for c in t.posts.c
-        }
-        self._sql: dict[tuple[str, ...], str] = {}
+        self._processors, self._sql = _shared(dialect)
         # Who the transaction acts as (role and user; see engine.act_as), in the driver's
         # parameter style.
         self._identity = (identity_sql(engine).replace(":post001_uid", "%(post001_uid)s")
