@@ -5,11 +5,14 @@ security, measured side by side in one run on PostgreSQL (loopback only).
                                       [--seconds 4] [--workers 2] [--json]
 
 Creates a scratch database (dropped at the end) and starts, with the same uvicorn
-settings (`--workers N`, no access log, log level error), both:
+settings (`--workers N`, no access log, log level error, and `post001 serve`'s own
+options: its h11 protocol with deadlines for slow clients), both:
 - `post001 serve` (the real server: FastAPI, the store, row-level security);
 - the baseline below: one FastAPI app whose routes look the bearer token up by its
   hash (`post001_token_lookup`), `SET LOCAL ROLE post001_app`, `set_config` the user,
   then do the work in one psycopg transaction on a small connection pool.
+The baseline also runs on uvicorn's defaults (httptools), for the save figures, to show
+what the slow-client protection of post001's protocol costs.
 
 It then measures, interleaving the two so machine noise hits both alike:
 1. auto-save: 1, 8, 32 and 64 concurrent writers, each saving its own draft in a loop
@@ -391,6 +394,16 @@ def current_versions(db: Database, ids: list[str]) -> dict[str, int]:
 # --- the measurements ----------------------------------------------------------------
 
 
+def serve_baseline(port: int, workers: int) -> None:
+    """The baseline with exactly `post001 serve`'s uvicorn options."""
+    import uvicorn
+
+    from post001.server.http import uvicorn_options
+
+    uvicorn.run("bench_server:make_baseline", factory=True, host="127.0.0.1", port=port,
+                workers=workers, log_level="error", access_log=False, **uvicorn_options())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default=os.environ.get(
@@ -399,41 +412,57 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--publishes", type=int, default=40, help="per client")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline, args.workers)
+        return 0
 
     db = Database(args.pg, max(SAVE_LEVELS))
     servers: list[subprocess.Popen[bytes]] = []
     out: dict[str, Any] = {"workers": args.workers}
     try:
-        post001_port, base_port = free_port(), free_port()
+        post001_port, base_port, bare_port = free_port(), free_port(), free_port()
         common = ["--workers", str(args.workers), "--log-level", "error"]
         servers.append(subprocess.Popen(
             [sys.executable, "-m", "post001.cli.main", "serve", "--port", str(post001_port),
              "--db", db.url, *common]))
+        # The baseline under post001's uvicorn options (its h11 protocol with deadlines
+        # for slow clients, no proxy headers), as `post001 serve` runs...
+        servers.append(subprocess.Popen(
+            [sys.executable, str(HERE / "bench_server.py"), "--serve-baseline",
+             str(base_port), "--workers", str(args.workers)],
+            env={**os.environ, "PYTHONPATH": str(HERE), "BENCH_BASELINE_DSN": db.dsn}))
+        # ... and on uvicorn's defaults (httptools), to show what that protocol costs.
         servers.append(subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "bench_server:make_baseline", "--factory",
-             "--port", str(base_port), "--no-access-log", *common],
+             "--port", str(bare_port), "--no-access-log", *common],
             env={**os.environ, "PYTHONPATH": str(HERE), "BENCH_BASELINE_DSN": db.dsn}))
         post001 = f"http://127.0.0.1:{post001_port}"
         baseline = f"http://127.0.0.1:{base_port}"
+        bare = f"http://127.0.0.1:{bare_port}"
         wait_until_up(post001, servers[0], "/api/health")
         wait_until_up(baseline, servers[1], "/docs")
+        wait_until_up(bare, servers[2], "/docs")
         paths = {
             "post001": {"save_path": "/api/v1/posts/{id}/draft",
                         "publish_path": "/api/v1/posts/{id}/publish"},
             "baseline": {"save_path": "/draft/{id}", "publish_path": "/publish/{id}"},
         }
-        bases = {"post001": post001, "baseline": baseline}
-        pids = {"post001": servers[0].pid, "baseline": servers[1].pid}
+        paths["httptools"] = paths["baseline"]
+        bases = {"post001": post001, "baseline": baseline, "httptools": bare}
+        pids = {"post001": servers[0].pid, "baseline": servers[1].pid,
+                "httptools": servers[2].pid}
 
         # 1. auto-save
         drafts = {side: {w: db.drafts(w, 1, False)[0] for w in db.writers}
                   for side in bases}
         save: dict[str, Any] = {}
         for level in SAVE_LEVELS:
-            rows: dict[str, list[dict[str, Any]]] = {"post001": [], "baseline": []}
-            for _ in range(2):  # interleaved rounds
-                for side in ("baseline", "post001"):
+            rows: dict[str, list[dict[str, Any]]] = {"post001": [], "baseline": [],
+                                                     "httptools": []}
+            for sides in (("baseline", "post001", "httptools"), ("baseline", "post001")):
+                for side in sides:  # interleaved rounds
                     writers = db.writers[:level]
                     versions = current_versions(db, [drafts[side][w] for w in writers])
                     jobs = [{"token": db.tokens[w], "post": drafts[side][w],
@@ -448,6 +477,8 @@ def main() -> int:
                 for side, rs in rows.items()}
             merged["throughput_ratio"] = round(
                 merged["post001"]["per_second"] / merged["baseline"]["per_second"], 2)
+            merged["vs_httptools"] = round(
+                merged["post001"]["per_second"] / merged["httptools"]["per_second"], 2)
             save[str(level)] = merged
         out["save"] = save
 
@@ -525,7 +556,8 @@ def main() -> int:
         print(f"           {level:>7} | {a['per_second']:8.1f} {a['p50_ms']:6.1f} "
               f"{a['p95_ms']:6.1f} {a['server_cpu_ms']:5.2f} | {b['per_second']:8.1f} "
               f"{b['p50_ms']:6.1f} {b['p95_ms']:6.1f} {b['server_cpu_ms']:5.2f} | "
-              f"{row['throughput_ratio']:.2f}x")
+              f"{row['throughput_ratio']:.2f}x (vs the baseline on httptools: "
+              f"{row['httptools']['per_second']:.1f}/s, {row['vs_httptools']:.2f}x)")
     print(f"  p95 at 64 writers: {out['save']['64']['post001']['p95_ms']} ms (target < 200)")
     print("publish 3  clients | post001 /s  p50  p95  cpu/req | baseline /s  p50  p95  "
           "cpu/req | p50 ratio, slowdown (<= 1.5x)")

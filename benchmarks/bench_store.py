@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
 import post001
 from post001 import CollectiveCreate, PostCreate, PostUpdate
@@ -128,6 +129,21 @@ class RawDriver:
         self.conn.close()
 
 
+def statements_of(store: SqlStore, call: Callable[[], Any]) -> int:
+    """How many statements SQLAlchemy sent while `call` ran."""
+    seen = [0]
+
+    def count(*_: Any) -> None:
+        seen[0] += 1
+
+    event.listen(store._engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(store._engine, "before_cursor_execute", count)
+    return seen[0]
+
+
 def bench_backend(name: str, url: str, rounds: int) -> dict[str, Any]:
     settings = Settings(max_collectives_per_post=max(SIZES))
     store = post001.connect(url, user="bench", settings=settings)
@@ -171,7 +187,8 @@ def bench_backend(name: str, url: str, rounds: int) -> dict[str, Any]:
 
     # --- publish to N collectives --------------------------------------------------------
     targets = {c.slug: c.collective_id for c in store.my_collectives(limit=1000)}
-    publish: dict[str, Any] = {}
+    publish: dict[Any, Any] = {}
+    counted: dict[int, int] = {}
     publish_rounds = max(5, rounds // 10)
     for size in SIZES:
         chosen = slugs[:size]
@@ -188,6 +205,8 @@ def bench_backend(name: str, url: str, rounds: int) -> dict[str, Any]:
 
         timed(via_store, 3, make)
         timed(via_raw, 3, make)
+        fresh = make(0)
+        counted[size] = statements_of(store, lambda fresh=fresh: via_store(fresh))
         store_t: list[float] = []
         raw_t: list[float] = []
         for _ in range(3):
@@ -196,6 +215,7 @@ def bench_backend(name: str, url: str, rounds: int) -> dict[str, Any]:
         publish[size] = {"store_p50_ms": p50(store_t), "raw_p50_ms": p50(raw_t),
                          "ratio": p50(store_t) / p50(raw_t)}
     publish["t100_over_t1"] = publish[100]["store_p50_ms"] / publish[1]["store_p50_ms"]
+    publish["statements"] = counted
     out["publish"] = publish
     raw.close()
     store.close()
@@ -207,13 +227,22 @@ def report(result: dict[str, Any]) -> None:
     print(f"\n== {result['backend']} ==")
     print(f"draft save   store p50 {save['store_p50_ms']:.3f} ms (p95 "
           f"{save['store_p95_ms']:.3f}) vs raw {save['raw_p50_ms']:.3f} ms  ->  "
-          f"{save['ratio_p50']:.2f}x  (target <= 1.5x)")
+          f"{save['ratio_p50']:.2f}x  (target <= 1.5x: {verdict(save['ratio_p50'], 1.5)})")
     pub = result["publish"]
     for size in SIZES:
         row = pub[size]
         print(f"publish {size:>3}  store p50 {row['store_p50_ms']:.2f} ms vs raw "
-              f"{row['raw_p50_ms']:.2f} ms  ->  {row['ratio']:.2f}x  (target <= 2x)")
-    print(f"publish t(100)/t(1) = {pub['t100_over_t1']:.2f}  (target <= 5)")
+              f"{row['raw_p50_ms']:.2f} ms  ->  {row['ratio']:.2f}x  (target <= 2x: "
+              f"{verdict(row['ratio'], 2.0)})")
+    print(f"publish t(100)/t(1) = {pub['t100_over_t1']:.2f}  (target <= 5: "
+          f"{verdict(pub['t100_over_t1'], 5.0)})")
+    print(f"publish statements per call: {pub['statements']} whatever the number of "
+          "collectives" if len(set(pub["statements"].values())) == 1 else
+          f"publish statements per call: {pub['statements']} (NOT fixed)")
+
+
+def verdict(value: float, limit: float) -> str:
+    return "met" if value <= limit else "MISSED"
 
 
 def main() -> int:

@@ -76,6 +76,13 @@ class DraftSync:
             self.post_id = post.id
             self.version = post.version
 
+    def retarget(self, post_id: UUID, version: int) -> None:
+        """The draft is another post now (the offline journal saved it as a new one):
+        later saves go there, building on `version`."""
+        with self._lock:
+            self.post_id = post_id
+            self.version = version
+
     def caught_up(self, version: int) -> None:
         """Another write for this post (collectives, publish) returned `version`."""
         with self._lock:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from post001.core.sync import SyncConflict, SyncEvent
     from post001.tui.app import Post001App
     from post001.tui.messages import DraftSaveFailed
+    from post001.tui.screens.editor import EditorScreen
 
 
 @dataclass
@@ -256,7 +257,9 @@ class TeamModeMixin:
             if isinstance(screen, DashboardScreen) and screen.is_current:
                 screen.refresh_data()
 
-    def _editors(self, post_id: UUID) -> list[Any]:
+    def _editors(self, post_id: UUID) -> list[EditorScreen]:
+        """Editors open on the post (typed, so mypy notices when the editor's save
+        state moves)."""
         from post001.tui.screens.editor import EditorScreen
 
         return [s for s in self._as_app().screen_stack
@@ -266,9 +269,7 @@ class TeamModeMixin:
         # The journal made the writer's text a new draft (created at version 1 by the
         # same replay): an editor still on the old post now saves to the new one.
         for editor in self._editors(old_id):
-            with editor._write_lock:
-                editor.post_id = new_id
-                editor.version = 1
+            editor.sync.retarget(new_id, 1)
 
     def _open_journal_conflict(self, conflict: SyncConflict) -> None:
         from post001.tui.screens.journal_conflict import JournalConflictScreen

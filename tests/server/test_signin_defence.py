@@ -42,10 +42,13 @@ def test_parallel_wrong_passwords_are_counted_before_checking(
             answers = list(pool.map(lambda _i: _sign_in(client, "alice", "wrong guess"),
                                     range(32)))
         codes = sorted(a.status_code for a in answers)
-        # five failures (the fifth sets the first wait), the rest refused unchecked
-        assert codes.count(401) <= 5 and codes.count(429) >= 27, codes
-        throttled = [a for a in answers if a.status_code == 429]
-        assert all(int(a.headers["Retry-After"]) >= 1 for a in throttled)
+        # At most five passwords checked (the fifth failure sets the first wait); every
+        # other attempt refused with Retry-After: 429, or 503 when a loaded machine kept
+        # it waiting for a verification slot too long.
+        assert codes.count(401) <= 5 and codes.count(429) >= 20, codes
+        assert set(codes) <= {401, 429, 503}, codes
+        refused = [a for a in answers if a.status_code != 401]
+        assert all(int(a.headers["Retry-After"]) >= 1 for a in refused)
 
 
 def test_back_off_doubles_and_ends(pg_url: str, clock: Any, admin: sa.Engine) -> None:

@@ -238,3 +238,15 @@ def test_logout_keeps_the_journal_for_the_user(server: str, proxied: FaultProxy,
     assert again.exit_code == 0
     synced = run("sync", "--json")
     assert synced.exit_code == 0 and json.loads(synced.stdout)["sent"] == 1
+
+
+def test_login_refuses_to_write_a_token_through_a_symlink(
+        server: str, tmp_path: Path, no_keyring: None) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    link = tmp_path / "alice.token"
+    link.symlink_to(victim)
+    refused = run("login", server, "--username", "alice", "--password-stdin",
+                  "--token-file", str(link), input=PASSWORD + "\n")
+    assert refused.exit_code != 0 and "symbolic link" in refused.output
+    assert victim.read_text() == "precious\n" and link.is_symlink()

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Markdown, Static
 
+from post001.core.labels import post_label
 from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import share_badges_text
@@ -50,7 +51,7 @@ class ReaderScreen(BaseScreen):
         self.post = post
         self.query_one("#reader-title", Label).update(post.title or "Untitled")
         published = (f"published {post.published_at.astimezone():%Y-%m-%d %H:%M}"
-                     if post.published_at else post.status.value)
+                     if post.published_at else post_label(post.status))
         line = f"by {post.author} · {published} · read-only"
         if post.byline:
             line = f"{post.byline} · {line}"

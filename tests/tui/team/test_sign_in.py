@@ -160,24 +160,26 @@ async def test_a_token_revoked_mid_session_asks_to_sign_in_and_writing_goes_on(
     from post001.tui.screens.editor import EditorScreen
 
     use_keyring(MemoryKeyring())
-    app = team.app()
+    # Saves only on ctrl+s here: a sign-in screen that opened in the middle of a word
+    # would take the rest of the word's keys.
+    app = team.app(autosave_delay=60, autosave_max_interval=600)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.store is not None, timeout=30)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen))
         await pilot.pause()
-        await pilot.press(*"Revoked", "tab", *"first")
+        await pilot.press(*"Revoked", "tab", *"first", "ctrl+s")
         await wait_for(pilot, lambda: [r.content for r in team.rows()] == ["first"], 30)
         other_device = RemoteStore(team.url, token=team.token)
         other_device.revoke_current_token()  # e.g. "sign out everywhere" elsewhere
         other_device.close()
-        await pilot.press(*" second")
+        await pilot.press(*" second", "ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
         await type_into(pilot, app, "#username", "alice")
         await type_into(pilot, app, "#password", PASSWORD)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, EditorScreen)
                        and app.store is not None, timeout=30)
-        await pilot.press(*" third")
+        await pilot.press(*" third", "ctrl+s")
         await wait_for(pilot, lambda: [r.content for r in team.rows()]
                        == ["first second third"], 30)
