@@ -269,9 +269,7 @@ class TeamModeMixin:
         # The journal made the writer's text a new draft (created at version 1 by the
         # same replay): an editor still on the old post now saves to the new one.
         for editor in self._editors(old_id):
-            with editor._write_lock:
-                editor.post_id = new_id
-                editor.version = 1
+            editor.sync.retarget(new_id, 1)
 
     def _open_journal_conflict(self, conflict: SyncConflict) -> None:
         from post001.tui.screens.journal_conflict import JournalConflictScreen

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 import post001
 from post001.core.config import Settings
@@ -30,10 +31,19 @@ class StoreProxy:
 
     def __init__(self, inner: post001.Store) -> None:
         self._inner = inner
-        self.save_delay = 0.0
         self.failures = 0
         self.saves = 0
         self.saving = threading.Event()
+        self._open = threading.Event()  # cleared by `hold`: saves wait until `release`
+        self._open.set()
+
+    def hold(self) -> None:
+        """Saves from now on wait (in their worker thread) until `release`: a save that
+        is slow for exactly as long as the test needs, however loaded the machine."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
 
     def _save(self, call: Callable[[], Any]) -> Any:
         self.saves += 1
@@ -42,8 +52,8 @@ class StoreProxy:
             if self.failures:
                 self.failures -= 1
                 raise DatabaseError("disk I/O error (injected)")
-            if self.save_delay:
-                time.sleep(self.save_delay)
+            if not self._open.wait(timeout=120):
+                raise DatabaseError("held save never released (test bug)")
             return call()
         finally:
             self.saving.clear()
@@ -134,12 +144,34 @@ def messages() -> Recorder:
     return Recorder()
 
 
-async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0) -> None:
+async def wait_for(pilot: Any, condition: Callable[[], Any], timeout: float = 30.0) -> None:
+    """Wait until `condition()` holds. The deadline is generous on purpose: it only ends a
+    test that would hang; a loaded machine (pytest -n 6 on two cores) just takes longer."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
+
+
+async def ticked(pilot: Any, editor: Any, ticks: int = 2) -> None:
+    """Wait until the editor's save timer has run `ticks` more times: each tick reads the
+    (fake) clock and starts any save that is due, so after two of them "no save started"
+    means no save was due, however slow the machine."""
+    target = editor.ticks + ticks
+    await wait_for(pilot, lambda: editor.ticks >= target)
+    await pilot.pause()
+
+
+async def settled(pilot: Any) -> None:
+    """Wait until every message is handled and no worker runs (no store call in flight)."""
+    app = pilot.app
+    await pilot.pause()
+    await wait_for(pilot, lambda: not any(w.is_running for w in app.workers))
+    # A DataTable sizes its columns for new rows on its next Idle event.
+    await wait_for(pilot, lambda: not any(table._require_update_dimensions
+                                          for table in app.screen.query(DataTable)))
+    await pilot.pause()
 
 
 def screen_name(app: Post001App) -> str:

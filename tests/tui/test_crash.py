@@ -21,17 +21,42 @@ run_app(sys.argv[1], "writer")
 """
 
 
-def _drain(fd: int, seconds: float) -> bytes:
-    out = b""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                out += os.read(fd, 65536)
-            except OSError:
-                break
-    return out
+class Terminal:
+    """The primary side of the pseudo-terminal: what the app drew so far, and a way to
+    wait until it drew something (a generous deadline, never a fixed wait)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen = b""
+
+    def wait_for(self, *wanted: bytes, timeout: float = 60.0) -> None:
+        """Read until every one of `wanted` appeared since the last call."""
+        start = len(self.seen)
+        deadline = time.monotonic() + timeout
+        while not all(w in self.seen[start:] for w in wanted):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the app never showed {wanted!r}")
+            ready, _, _ = select.select([self.fd], [], [], 0.05)
+            if ready:
+                try:
+                    self.seen += os.read(self.fd, 65536)
+                except OSError:
+                    break
+
+
+def _wait_until_stored(url: str, content: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        store = post001.connect(url, user="writer")
+        try:
+            posts = store.list_posts()
+            if posts and store.get_post(posts[0].id).content == content:
+                return
+        finally:
+            store.close()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{content!r} was never saved")
+        time.sleep(0.1)  # polling the database file: the app runs in another process
 
 
 @pytest.mark.slow
@@ -46,17 +71,23 @@ def test_text_survives_sigkill_after_autosave(tmp_path: Path) -> None:
                             stdout=secondary, stderr=secondary, env=env, close_fds=True,
                             start_new_session=True)
     os.close(secondary)
+    terminal = Terminal(primary)
     try:
-        screen = _drain(primary, 4.0)
-        assert b"post001" in screen
+        # The store is open once the header names the user.
+        terminal.wait_for(b"post001", b"writer")
         os.write(primary, b"n")
-        _drain(primary, 1.0)
-        for chunk in (b"Crash proof", b"\t", b"every word survives"):
-            os.write(primary, chunk)
-            _drain(primary, 0.3)
-        _drain(primary, 2.0)  # well past the 0.3 s auto-save delay
+        terminal.wait_for(b"new draft")  # the editor's status line
+        os.write(primary, b"Crash proof")
+        terminal.wait_for(b"unsaved")  # the first key reached the title
+        os.write(primary, b"\t")
+        os.write(primary, b"every word survives")
+        # The writer sees "saved at": that is the promise the crash must not break. On a
+        # loaded machine a save may have caught the title alone first; the last key's
+        # save is then the next one, seen in the database.
+        terminal.wait_for(b"saved at")
+        _wait_until_stored(url, "every word survives")
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.widgets import Input, TextArea
@@ -9,7 +10,7 @@ from textual.widgets import Input, TextArea
 from post001.core.models import PostCreate, PostUpdate
 from post001.tui import recovery
 from post001.tui.messages import ConflictResolved, DraftConflict, DraftSaved, DraftSaveFailed
-from tests.tui.conftest import SIZE, screen_name, wait_for
+from tests.tui.conftest import SIZE, screen_name, ticked, wait_for
 
 
 async def open_new_post(pilot: Any) -> None:
@@ -46,10 +47,9 @@ async def test_keys_arriving_all_at_once_after_tab_land_in_the_body(make_app: An
         for key in [*"Title", "tab", *"Body text"]:
             character = key if len(key) == 1 else None
             app.post_message(events.Key(key if key != " " else "space", character))
-        await pilot.pause(0.3)
         screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#body", TextArea).text == "Body text")
         assert screen.query_one("#title").value == "Title"
-        assert screen.query_one("#body", TextArea).text == "Body text"
 
 
 async def test_typing_then_waiting_saves_exactly_once(make_app: Any, clock: Any,
@@ -58,12 +58,14 @@ async def test_typing_then_waiting_saves_exactly_once(make_app: Any, clock: Any,
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await open_new_post(pilot)
         await pilot.press(*"My title", "tab", *"Some words")
-        await pilot.pause(0.3)
+        await ticked(pilot, app.screen)
         assert messages.of(DraftSaved) == []  # the debounce has not passed: no save yet
+        assert app.screen.saver.saves_started == 0
         clock.advance(seconds=1.5)
         await wait_for(pilot, lambda: messages.of(DraftSaved))
         clock.advance(seconds=30)
-        await pilot.pause(0.4)
+        await ticked(pilot, app.screen)
+        assert app.screen.saver.saves_started == 1
         assert len(messages.of(DraftSaved)) == 1
         assert store.saves == 1
         assert "saved at 09:00" in str(app.screen.query_one("#save-status").render())
@@ -92,7 +94,7 @@ async def test_continuous_typing_saves_at_most_every_ten_seconds(make_app: Any, 
         for _ in range(24):  # 12 seconds of typing, a key every half second
             await pilot.press("a")
             clock.advance(seconds=0.5)
-            await pilot.pause(0.12)
+            await ticked(pilot, app.screen, 1)
         await wait_for(pilot, lambda: messages.of(DraftSaved))
         assert len(messages.of(DraftSaved)) == 1  # still typing: only the 10 s save ran
     assert store.get_post(store.list_posts()[0].id).content.startswith("a" * 19)
@@ -106,14 +108,14 @@ async def test_typing_during_a_slow_save_loses_nothing(make_app: Any, clock: Any
         await pilot.press("tab", *"first ")
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: messages.of(DraftSaved))
-        store.save_delay = 0.6
+        store.hold()
         await pilot.press(*"second ")
         clock.advance(seconds=2)
         await wait_for(pilot, store.saving.is_set)  # the slow save is in flight...
         await pilot.press(*"third")  # ...and the writer keeps typing
         assert "saving" in str(app.screen.query_one("#save-status").render())
+        store.release()
         await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 2)
-        store.save_delay = 0
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: len(messages.of(DraftSaved)) == 3)
         assert not app.screen.saver.dirty
@@ -141,13 +143,17 @@ async def test_quit_waits_for_a_slow_save_and_saves_what_was_typed_meanwhile(
         await pilot.press("tab", *"one ")
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: store.list_posts())
-        store.save_delay = 0.5
+        store.hold()
         await pilot.press(*"two ")
         clock.advance(seconds=2)
         await wait_for(pilot, store.saving.is_set)
         await pilot.press(*"three")
-        await pilot.press("ctrl+q")
-        await wait_for(pilot, lambda: not app.is_running, timeout=15)
+        # The key's action waits for the held save: press it in a task, then release.
+        quitting = asyncio.create_task(pilot.press("ctrl+q"))
+        await wait_for(pilot, lambda: app._quitting)
+        store.release()  # quitting waited for the slow save: now it lands
+        await quitting
+        await wait_for(pilot, lambda: not app.is_running)
     [post] = open_as("alice").list_posts()
     assert open_as("alice").get_post(post.id).content == "one two three"
 
@@ -184,9 +190,9 @@ async def test_database_errors_keep_the_draft_and_retry(make_app: Any, clock: An
         await wait_for(pilot, lambda: messages.of(DraftSaveFailed))
         assert "save failed (retrying)" in str(app.screen.query_one("#save-status").render())
         assert app.screen.query_one("#body", TextArea).text == "kept"
-        for _ in range(2):
-            clock.advance(seconds=5)
-            await pilot.pause(0.25)
+        clock.advance(seconds=5)  # past the first backoff: the retry fails too
+        await wait_for(pilot, lambda: len(messages.of(DraftSaveFailed)) == 2)
+        clock.advance(seconds=5)  # past the second: the disk is back
         await wait_for(pilot, lambda: messages.of(DraftSaved))
         assert len(messages.of(DraftSaveFailed)) == 2
     assert store.list_posts()[0].title == "Flaky disk"
@@ -200,8 +206,9 @@ async def test_manual_save_when_the_enhanced_editor_is_off(
         await open_new_post(pilot)
         await pilot.press(*"Manual")
         clock.advance(seconds=30)
-        await pilot.pause(0.3)
+        await ticked(pilot, app.screen)
         assert messages.of(DraftSaved) == []
+        assert app.screen.saver.saves_started == 0
         assert "ctrl+s" in str(app.screen.query_one("#save-status").render())
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: messages.of(DraftSaved))
@@ -218,8 +225,10 @@ async def test_opening_a_post_shows_it_and_edits_update_the_same_post(
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
         assert app.screen.query_one("#title", Input).value == "Existing"
-        await pilot.pause(0.3)
+        clock.advance(seconds=30)
+        await ticked(pilot, app.screen)
         assert messages.of(DraftSaved) == []  # loading is not an edit
+        assert app.screen.saver.saves_started == 0
         await pilot.press("end", *" and new")
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: messages.of(DraftSaved))
@@ -296,5 +305,4 @@ async def test_the_body_is_highlighted_markdown_until_it_grows_too_long(
         body = app.screen.query_one("#body", TextArea)
         assert body.language is None  # typing stays fast in a very long draft
         body.load_text("# Short again\n")
-        await pilot.pause(0.5)
-        assert body.language == "markdown"
+        await wait_for(pilot, lambda: body.language == "markdown")

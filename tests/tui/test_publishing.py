@@ -14,7 +14,7 @@ from post001.tui.messages import (
     Published,
     ReviewDecided,
 )
-from tests.tui.conftest import SIZE, screen_name, wait_for
+from tests.tui.conftest import SIZE, screen_name, settled, wait_for
 
 
 async def open_post(pilot: Any, title: str) -> None:
@@ -35,7 +35,7 @@ async def open_picker(pilot: Any) -> Any:
 
 
 async def settle(pilot: Any, picker: Any) -> None:
-    await pilot.pause(0.05)
+    await pilot.pause()  # the keys' Input.Changed is handled: the last search is asked
     await wait_for(pilot, lambda: picker._shown_request == picker._request)
 
 
@@ -93,7 +93,7 @@ async def test_picker_escape_cancels_the_buffer(make_app: Any, world: Any) -> No
         assert len(picker.selected) == 2
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen_name(app) == "EditorScreen")
-        await pilot.pause(0.2)
+        await settled(pilot)
     assert [s.collective for s in alice.get_post(post.id).shares] == ["dev-notes"]
 
 
@@ -163,7 +163,7 @@ async def test_preflight_mix_then_publish_and_result(make_app: Any, world: Any,
         assert app.screen.query_one("#publish").disabled
         assert "Design Crit" in str(app.screen.query_one("#problems").render())
         await pilot.press("f9")  # refused, with the reasons
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert messages.of(Published) == []
         # Deselect the collective where alice is only a member: the panel updates.
         await pilot.press("f3")

@@ -11,9 +11,8 @@ from textual.widgets import Button, DataTable, Static, TextArea
 
 from post001.core.errors import DatabaseError
 from post001.core.models import PostCreate
-from post001.tui import recovery
+from post001.tui import draft_sync, recovery
 from post001.tui.messages import DraftSaveFailed, RecoveredRestored
-from post001.tui.screens import editor as editor_module
 from tests.tui.conftest import SIZE, StoreProxy, screen_name, wait_for
 
 
@@ -28,7 +27,7 @@ class BrokenDisk(StoreProxy):
 @pytest.fixture(autouse=True)
 def _one_final_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quitting retries a failing save with back-off; once is enough to leave the copy."""
-    monkeypatch.setattr(editor_module, "FINAL_ATTEMPTS", 1)
+    monkeypatch.setattr(draft_sync, "FINAL_ATTEMPTS", 1)
 
 
 def broken_app(open_as: Any, clock: Any, user: str = "alice") -> tuple[Any, BrokenDisk]:

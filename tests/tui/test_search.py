@@ -118,7 +118,17 @@ async def test_the_palette_opens_search(make_app: Any, library: Any) -> None:
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: screen_name(app) == "CommandPalette")
         await pilot.press(*"Search published")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "Search published" in highlighted_command(app))
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen_name(app) == "SearchScreen")
         assert app.focused is app.screen.query_one("#search-query", Input)
+
+
+def highlighted_command(app: Any) -> str:
+    """The palette's highlighted command ("" while the search has not answered)."""
+    from textual.command import CommandList
+
+    options = app.screen.query_one(CommandList)
+    if options.highlighted is None:
+        return ""
+    return str(options.get_option_at_index(options.highlighted).prompt)

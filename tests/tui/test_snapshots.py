@@ -17,7 +17,7 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from post001.core.models import PostCreate, PostUpdate
-from tests.tui.conftest import SIZE, screen_name, wait_for
+from tests.tui.conftest import SIZE, screen_name, settled, wait_for
 
 Before = Callable[[Any], Awaitable[None]]
 
@@ -41,7 +41,7 @@ def shoot(snap_compare: Any, app: Any, before: Before, size: str = "") -> bool:
     async def run_before(pilot: Any) -> None:
         await wait_for(pilot, lambda: app.store is not None)
         await before(pilot)
-        await pilot.pause(0.2)
+        await settled(pilot)
         steady(pilot)
         await pilot.pause()
 
@@ -81,7 +81,8 @@ async def open_title(pilot: Any, title: str) -> None:
     app.screen.query_one("#posts").move_cursor(row=index)
     await pilot.press("enter")
     await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
-    await pilot.pause(0.4)  # the word count settles
+    await wait_for(pilot, lambda: app.screen._words_timer is None)  # the word count settles
+    await settled(pilot)
 
 
 @every_size
@@ -105,7 +106,7 @@ def test_editor_with_preview(snap_compare: Any, make_app: Any, posts: Any) -> No
     async def before(pilot: Any) -> None:
         await open_title(pilot, "Notes on terminal writing")
         await pilot.press("f4")
-        await pilot.pause(0.3)
+        await settled(pilot)
 
     app, _ = make_app()
     assert shoot(snap_compare, app, before)
@@ -133,7 +134,7 @@ def test_picker(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None
         await wait_for(pilot, lambda: screen_name(pilot.app) == "CollectivePicker")
         picker = pilot.app.screen
         await pilot.press("ctrl+f")
-        await pilot.pause(0.1)
+        await pilot.pause()
         await wait_for(pilot, lambda: picker._shown_request == picker._request
                        and len(picker.rows) == 5)
 
@@ -178,7 +179,7 @@ def test_review_queue(snap_compare: Any, make_app: Any, posts: Any, size: str) -
         await pilot.press("r")
         await wait_for(pilot, lambda: screen_name(pilot.app) == "ReviewScreen"
                        and pilot.app.screen.items)
-        await pilot.pause(0.3)
+        await settled(pilot)
 
     app, _ = make_app()
     assert shoot(snap_compare, app, before, size)

@@ -9,10 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from post001.core import labels
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.header import AppHeader
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
@@ -98,7 +99,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
         self._more_collectives = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="dashboard"):
             yield Button("", id="recovered-drafts", variant="warning")
             with Vertical(id="welcome"):

@@ -14,9 +14,7 @@ import os
 import shlex
 import subprocess
 import tempfile
-import threading
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -26,22 +24,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, Markdown, Static, TextArea
+from textual.widgets import Footer, Input, Label, Markdown, Static, TextArea
 from textual.worker import Worker
 
 from post001.core import labels
-from post001.core.errors import ConflictError, Post001Error
+from post001.core.errors import Post001Error
 from post001.core.models import (
     SUBTITLE_MAX,
     TITLE_MAX,
     Post,
-    PostCreate,
     PostStatus,
-    PostUpdate,
 )
 from post001.core.text import word_count
 from post001.tui import recovery
 from post001.tui.autosave import AutoSaver, SaveState, SaveTicket
+from post001.tui.draft_sync import Choice, DraftSync, fields
+from post001.tui.header import AppHeader
 from post001.tui.messages import (
     ConflictResolved,
     DraftConflict,
@@ -51,19 +49,32 @@ from post001.tui.messages import (
     PostLoaded,
     Unpublished,
 )
-from post001.tui.screens.base import BaseScreen, as_post001_error, describe
-
-if TYPE_CHECKING:
-    from post001.tui.app import Post001App
+from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
 from post001.tui.widgets import share_summary_text
 
-RETRYABLE = ("network", "database")
+if TYPE_CHECKING:
+    from post001.core.store import Store
+
 #: Longer drafts are shown without syntax highlighting: tree-sitter re-highlights the
 #: document on every key, which in a 10,000-line draft costs far more than the key.
 HIGHLIGHT_MAX_CHARS = 100_000
-#: Attempts a closing editor makes before leaving the text in the recovery folder.
-FINAL_ATTEMPTS = 4
+
+
+class DraftBody(TextArea):
+    """The body. Adds what writers expect from other editors: ctrl+home and ctrl+end go
+    to the start and the end of the draft (shift selects)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+home", "document_edge(False)", "Start of draft", show=False),
+        Binding("ctrl+end", "document_edge(True)", "End of draft", show=False),
+        Binding("ctrl+shift+home", "document_edge(False, True)", show=False),
+        Binding("ctrl+shift+end", "document_edge(True, True)", show=False),
+    ]
+
+    def action_document_edge(self, end: bool, select: bool = False) -> None:
+        target = self.document.end if end else self.document.start
+        self.move_cursor(target, select=select)
 
 
 def markdown_area(text: str = "") -> TextArea:
@@ -74,9 +85,9 @@ def markdown_area(text: str = "") -> TextArea:
         "id": "body", "placeholder": "Write in Markdown…",
     }
     try:
-        return TextArea.code_editor(text, language="markdown", **options)
+        return DraftBody.code_editor(text, language="markdown", **options)
     except Exception:  # no tree-sitter, or no Markdown grammar: LanguageDoesNotExist
-        return TextArea.code_editor(text, language=None, **options)
+        return DraftBody.code_editor(text, language=None, **options)
 
 
 class TitleInput(Input):
@@ -109,24 +120,33 @@ class EditorScreen(SizeClasses, BaseScreen):
 
     def __init__(self, post_id: UUID | None = None) -> None:
         super().__init__()
-        self.post_id = post_id
-        self.version = 0
+        self.sync = DraftSync(post_id)  # the store side: saves, conflicts, recovery
         self.post: Post | None = None
         self.selected: list[str] = []  # collective slugs of the stored post
         self.pending_fields: dict[str, Any] = {}  # settings not yet saved
         self.settings_inputs: dict[str, str] = {}  # raw settings text, kept even if invalid
         self.saver = AutoSaver()
         self.loaded = post_id is None
-        self._write_lock = threading.Lock()  # one store write for this post at a time
         self._expect: dict[str, str] = {}  # programmatic values whose Changed is not an edit
-        self._recovery_key = str(post_id) if post_id else f"new-{uuid.uuid4().hex[:12]}"
         self._status_shown = ""
         self._leaving = False
         self._saves: list[Worker[None]] = []  # save workers started by this editor
+        #: Save-timer ticks so far: tests wait for ticks, not for wall-clock time.
+        self.ticks = 0
+
+    @property
+    def post_id(self) -> UUID | None:
+        """The post being edited (None until a new draft's first save)."""
+        return self.sync.post_id
+
+    @property
+    def version(self) -> int:
+        """The stored version the next save builds on."""
+        return self.sync.version
 
     # --- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="editor"):
             with Horizontal(classes="field-line", id="title-line"):
                 yield Label("Title", classes="line-label")
@@ -189,9 +209,7 @@ class EditorScreen(SizeClasses, BaseScreen):
 
     def _fill(self, post: Post) -> None:
         """Show `post` in the widgets without counting it as an edit."""
-        with self._write_lock:
-            self.post_id = post.id
-            self.version = post.version
+        self.sync.adopt(post)
         self._remember(post)
         for widget_id, value in (("title", post.title), ("subtitle", post.subtitle)):
             widget = self.query_one(f"#{widget_id}", Input)
@@ -250,15 +268,26 @@ class EditorScreen(SizeClasses, BaseScreen):
     @staticmethod
     def _fit_highlighting(body: TextArea, size: int) -> None:
         """Markdown highlighting while the draft is short enough to keep typing fast
-        (switched back on below half the limit, so it does not flicker at the edge)."""
+        (switched back on below half the limit, so it does not flicker at the edge).
+
+        Setting `TextArea.language` rebuilds the document and moves the cursor to (0, 0):
+        the writer's selection and scroll position are put back in the same call, before
+        the next key is handled, so typing goes on where it was."""
         if body.language is not None and size > HIGHLIGHT_MAX_CHARS:
-            body.language = None
+            language: str | None = None
         elif (body.language is None and size < HIGHLIGHT_MAX_CHARS // 2
               and "markdown" in body.available_languages):
-            try:
-                body.language = "markdown"
-            except Exception:  # no tree-sitter grammar here: plain text it stays
-                body.language = None
+            language = "markdown"
+        else:
+            return
+        selection = body.selection
+        scroll_x, scroll_y = body.scroll_offset
+        try:
+            body.language = language
+        except Exception:  # no tree-sitter grammar here: plain text it stays
+            body.language = None
+        body.selection = selection
+        body.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
 
     def action_focus_body(self) -> None:
         # set_focus, not widget.focus(): the latter is deferred (call_later), so keys
@@ -270,6 +299,7 @@ class EditorScreen(SizeClasses, BaseScreen):
         return self.papp.clock().timestamp()
 
     def _tick(self) -> None:
+        self.ticks += 1
         now = self._now()
         if self.saver.due(now):
             if self.papp.store is not None:
@@ -283,8 +313,7 @@ class EditorScreen(SizeClasses, BaseScreen):
     def keep_locally(self, reason: str, snap: DraftSnapshot | None = None) -> None:
         """Write the text (now, on this thread) to the recovery folder. A later
         successful save removes the copy."""
-        recovery.keep(self._recovery_key, self.post_id,
-                      self._fields(snap or self.snapshot()), reason=reason)
+        self.sync.keep_locally(snap or self.snapshot(), reason)
 
     def snapshot(self) -> DraftSnapshot:
         return DraftSnapshot(
@@ -302,8 +331,10 @@ class EditorScreen(SizeClasses, BaseScreen):
         ticket = self.saver.start(self._now())
         self._show_status()
 
+        report = app.post_message if final else self.post_message
+
         def job() -> None:
-            self._save_job(app, snap, ticket, final=final)
+            self.sync.save(app, snap, ticket, final=final, report=report)
 
         # Owned by the app, so closing the editor does not cancel a save under way.
         worker: Worker[None] = app.run_worker(
@@ -313,95 +344,6 @@ class EditorScreen(SizeClasses, BaseScreen):
         if final:
             app.background_saves.add(worker)
         return worker
-
-    def _write(self, app: Post001App, snap: DraftSnapshot) -> DraftSaved:
-        """Create or update the post from `snap`. Worker threads only.
-
-        A plain text save (no settings fields) goes through `Store.save_draft`, which
-        returns only the new version: the editor already shows the text, so reading the
-        whole post back on every auto-save would be wasted work."""
-        store = app.wait_store()
-        with self._write_lock:
-            post: Post | None
-            if self.post_id is None:
-                post = store.create_post(PostCreate.model_validate(self._fields(snap)))
-                created = True
-                self.post_id = post.id
-                self.version = post.version
-            elif snap.extra:
-                # Settings fields: the editor shows what the store made of them.
-                changes = PostUpdate.model_validate(self._fields(snap))
-                post = store.update_post(self.post_id, changes, expected_version=self.version)
-                created = False
-                self.version = post.version
-            else:
-                changes = PostUpdate.model_validate(self._fields(snap))
-                self.version = store.save_draft(self.post_id, changes,
-                                                expected_version=self.version)
-                post = None
-                created = False
-            saved_at = post.updated_at if post is not None else app.clock()
-            return DraftSaved(post, SaveTicket(-1, 0.0), created, self.version, saved_at, snap)
-
-    def _save_job(self, app: Post001App, snap: DraftSnapshot, ticket: SaveTicket, *,
-                  final: bool) -> None:
-        """Worker threads only; `app` was taken on the UI thread (never `self.app` here)."""
-        target: Any = app if final else self
-        attempts = FINAL_ATTEMPTS if final else 1
-        for attempt in range(attempts):
-            try:
-                saved = self._write(app, snap)
-            except ConflictError as exc:
-                if final:
-                    self._keep_as_copy(app, snap)
-                    return
-                target.post_message(DraftConflict(snap, ticket, exc.current_version))
-                return
-            except Exception as exc:
-                error = as_post001_error(exc)
-                retryable = error.category in RETRYABLE
-                # Failed or refused: the text stays on this machine until a save succeeds.
-                recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
-                              reason=f"save failed: {error.message}" if retryable
-                              else f"not saved: {error.message}")
-                if retryable and attempt + 1 < attempts:
-                    time.sleep(min(2.0 ** attempt, 5.0))
-                    continue
-                target.post_message(DraftSaveFailed(error, ticket, retryable))
-                if final:
-                    app.notify(
-                        f"{error.message}\nYour text is kept in {recovery.recovery_dir()}.",
-                        title="Draft not saved to the store", severity="error")
-                    app.count_recovered()
-                return
-            recovery.forget(self._recovery_key)
-            saved.ticket = ticket
-            target.post_message(saved)
-            return
-
-    def _keep_as_copy(self, app: Post001App, snap: DraftSnapshot) -> None:
-        """Closing and the stored post moved on: keep both by saving ours as a new draft.
-        Worker threads only. The text is on this machine before the store is asked."""
-        recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
-                      reason="changed elsewhere while you were writing")
-        try:
-            store = app.wait_store()
-            copy = store.create_post(PostCreate.model_validate(self._fields(snap)))
-        except Exception as exc:
-            error = as_post001_error(exc)
-            recovery.keep(self._recovery_key, self.post_id, self._fields(snap),
-                          reason=f"changed elsewhere, and the copy failed: {error.message}")
-            app.notify(describe(error), severity="error")
-            app.count_recovered()
-            return
-        recovery.forget(self._recovery_key)
-        app.notify(f"The post changed elsewhere; your text was saved as a new draft "
-                        f"“{copy.title or 'Untitled'}”.", title="Kept both versions")
-
-    @staticmethod
-    def _fields(snap: DraftSnapshot) -> dict[str, Any]:
-        return {"title": snap.title, "subtitle": snap.subtitle, "content": snap.content,
-                **snap.extra}
 
     @on(DraftSaved)
     def _saved(self, event: DraftSaved) -> None:
@@ -459,31 +401,14 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.app.push_screen(ConflictScreen(post_id, event.mine), self._resolve_conflict)
 
     def _resolve_conflict(self, choice: str | None) -> None:
-        choice = choice or "copy"  # no answer: keep both
+        answer: Choice = "copy"  # no answer: keep both
+        if choice in ("mine", "theirs"):
+            answer = "mine" if choice == "mine" else "theirs"
         mine = self.snapshot()  # what the editor shows now: never older than the conflict
         generation = self.saver.generation  # the edits `mine` holds
-        post_id = self.post_id
-        assert post_id is not None
 
-        def resolve(store: Any) -> tuple[str, Post]:
-            with self._write_lock:
-                stored = store.get_post(post_id)
-                if choice == "mine":
-                    # Theirs is overwritten: keep a copy on this machine as well as in history.
-                    recovery.keep(f"{post_id}-set-aside-{uuid.uuid4().hex[:6]}", post_id,
-                                  {"title": stored.title, "subtitle": stored.subtitle,
-                                   "content": stored.content},
-                                  reason=f"the stored version {stored.version}, replaced by "
-                                         f"yours in a conflict")
-                    changes = PostUpdate.model_validate(self._fields(mine))
-                    post = store.update_post(post_id, changes, expected_version=stored.version)
-                elif choice == "copy":
-                    post = store.create_post(PostCreate.model_validate(self._fields(mine)))
-                else:
-                    post = stored
-                self.post_id = post.id
-                self.version = post.version
-            return choice or "theirs", post
+        def resolve(store: Store) -> tuple[str, Post]:
+            return answer, self.sync.resolve(store, answer, mine)
 
         self.call_store("resolving the conflict", resolve,
                         lambda value: self._resolved(value, generation),
@@ -495,12 +420,11 @@ class EditorScreen(SizeClasses, BaseScreen):
 
     def _resolved(self, value: tuple[str, Post], generation: int | None = None) -> None:
         choice, post = value
-        recovery.forget(self._recovery_key)  # the copy kept while the choice was open
+        self.sync.forget_local()  # the copy kept while the choice was open
         if choice == "theirs":
             # The writer chose to drop their text; keep a copy on this machine anyway.
-            recovery.keep(f"{post.id}-set-aside-{uuid.uuid4().hex[:6]}", post.id,
-                          self._fields(self.snapshot()),
-                          reason="your text, set aside when you took the stored version")
+            self.sync.set_aside(post.id, fields(self.snapshot()),
+                                reason="your text, set aside when you took the stored version")
             self._fill(post)
             self.saver.resolved(clean=True)
             self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
@@ -515,7 +439,7 @@ class EditorScreen(SizeClasses, BaseScreen):
             self.saver.resolved(clean=True, generation=generation)
             self.saver.succeeded(SaveTicket(generation, self._now()), post.updated_at)
             if choice == "copy":
-                self._recovery_key = str(post.id)
+                self.sync.recovery_key = str(post.id)
                 self.notify("Your text is now a separate draft; the stored post is unchanged.",
                             title="Saved as a new draft")
             else:
@@ -572,7 +496,8 @@ class EditorScreen(SizeClasses, BaseScreen):
             for worker in running:
                 while not worker.is_finished:
                     time.sleep(0.02)
-            self._save_job(app, snap, SaveTicket(-1, now), final=True)
+            self.sync.save(app, snap, SaveTicket(-1, now), final=True,
+                           report=app.post_message)
 
         worker: Worker[None] = app.run_worker(job, thread=True, group="draft-save",
                                               exit_on_error=False)
@@ -704,9 +629,7 @@ class EditorScreen(SizeClasses, BaseScreen):
         apply_collectives(self, slugs)
 
     def collectives_applied(self, post: Post) -> None:
-        with self._write_lock:
-            if post.version > self.version:
-                self.version = post.version
+        self.sync.caught_up(post.version)
         self._remember(post)
 
     def action_toggle_preview(self) -> None:
@@ -771,15 +694,11 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.app.push_screen(PreflightScreen(self, post_id, list(self.selected)))
 
     def action_unpublish(self) -> None:
-        post_id = self.post_id
-        if post_id is None:
+        if self.post_id is None:
             return
 
-        def unpublish(store: Any) -> Post:
-            with self._write_lock:
-                post: Post = store.unpublish(post_id)
-                self.version = post.version
-            return post
+        def unpublish(store: Store) -> Post:
+            return self.sync.unpublish(store)
 
         def done(post: Post) -> None:
             self._remember(post)

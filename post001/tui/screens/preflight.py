@@ -15,17 +15,19 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Label, Static
+from textual.widgets import Button, Footer, Label, Static
 
 from post001.core import labels
 from post001.core.errors import Post001Error
 from post001.core.models import Outcome, Post, Preflight, PublishResult
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.header import AppHeader
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
 from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
 
 if TYPE_CHECKING:
+    from post001.core.store import Store
     from post001.tui.screens.editor import EditorScreen
 
 #: "What happens" is never shortened; "Why" is, between words (every reason is also
@@ -45,13 +47,11 @@ SHOWN_ELSEWHERE = ("no_collectives",)
 
 def apply_collectives(editor: EditorScreen, slugs: list[str]) -> None:
     """Make the post's selection `slugs` (adds and removes only the difference)."""
-    post_id = editor.post_id
-    assert post_id is not None
+    assert editor.post_id is not None
+    sync = editor.sync  # its writes for this post run one at a time
 
-    def apply(store: Any) -> Post:
-        with editor._write_lock:
-            post: Post = store.set_collectives(post_id, slugs)
-        return post
+    def apply(store: Store) -> Post:
+        return sync.set_collectives(store, slugs)
 
     def done(post: Post) -> None:
         editor.collectives_applied(post)
@@ -68,11 +68,11 @@ def publish_now(editor: EditorScreen, post_id: UUID, key: str | None = None) -> 
     """Publish (all or nothing) and show the result screen."""
     idempotency_key = key or uuid.uuid4().hex
 
-    def publish(store: Any) -> PublishResult:
-        with editor._write_lock:
-            result: PublishResult = store.publish(post_id, idempotency_key=idempotency_key)
-            editor.version = max(editor.version, result.post.version)
-        return result
+    sync = editor.sync
+    assert sync.post_id == post_id
+
+    def publish(store: Store) -> PublishResult:
+        return sync.publish(store, idempotency_key)
 
     def done(result: PublishResult) -> None:
         from post001.tui.screens.publish_summary import PublishSummaryScreen
@@ -113,7 +113,7 @@ class PreflightScreen(SizeClasses, BaseScreen):
         self.idempotency_key = uuid.uuid4().hex  # one publish, however often it is retried
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with VerticalScroll(id="preflight"):
             yield Static("Checking…", id="verdict")
             yield FitTable(id="plan")

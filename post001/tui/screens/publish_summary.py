@@ -8,12 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Footer, Label, Static
 
 from post001.core import labels
 from post001.core.models import PublishResult, ShareStatus
 from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
 from post001.tui.widgets import share_summary_text
@@ -39,7 +40,7 @@ class PublishSummaryScreen(SizeClasses, BaseScreen):
     def compose(self) -> ComposeResult:
         result = self.result
         post = result.post
-        yield Header()
+        yield AppHeader()
         with Vertical(id="summary"):
             if result.scheduled and post.publish_at is not None:
                 headline = (f"Scheduled: {quote_title(post.title)} goes out "

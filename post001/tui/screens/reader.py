@@ -9,9 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Label, Markdown, Static
+from textual.widgets import Footer, Label, Markdown, Static
 
 from post001.core.labels import post_label
+from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import share_badges_text
 
@@ -33,7 +34,7 @@ class ReaderScreen(BaseScreen):
         self.post: Post | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="reader"):
             yield Label("Loading…", id="reader-title", classes="section-title")
             yield Static("", id="reader-meta", classes="hint")

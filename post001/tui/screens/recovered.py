@@ -24,10 +24,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static, TextArea
+from textual.widgets import Button, DataTable, Footer, Label, Static, TextArea
 
 from post001.tui import recovery
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.header import AppHeader
 from post001.tui.messages import RecoveredLoaded, RecoveredRestored
 from post001.tui.screens.base import BaseModal, BaseScreen
 from post001.tui.sizes import SizeClasses
@@ -124,7 +125,7 @@ class RecoveredScreen(SizeClasses, BaseScreen):
         self.busy: set[str] = set()  # keys with a store write in flight
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Horizontal(id="recovered"):
             with Vertical(id="recovered-list-box"):
                 yield Label("Recovered drafts", classes="section-title", id="recovered-title")

@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Markdown, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Markdown, Static
 
 from post001.core.errors import Post001Error
 from post001.core.models import REJECTION_REASON_MAX, Post, ReviewItem
 from post001.tui.fit_table import Column, FitTable
+from post001.tui.header import AppHeader
 from post001.tui.messages import ReviewDecided
 from post001.tui.screens.base import BaseModal, BaseScreen
 from post001.tui.sizes import SizeClasses
@@ -87,7 +88,7 @@ class ReviewScreen(SizeClasses, BaseScreen):
         self.items: list[ReviewItem] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Horizontal(id="review"):
             with Vertical(id="queue-box"):
                 yield Label("Waiting for review", classes="section-title", id="queue-title")

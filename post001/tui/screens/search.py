@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from post001.tui.header import AppHeader
 from post001.tui.messages import SearchFinished
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import share_badges_text
@@ -47,7 +48,7 @@ class SearchScreen(BaseScreen):
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield AppHeader()
         with Vertical(id="search"):
             yield Input(self.initial, placeholder="Search published posts (words, “a phrase”)",
                         id="search-query")

@@ -106,8 +106,9 @@ async def test_a_token_file_signs_in_and_the_palette_signs_out(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.store is not None, timeout=30)
         assert app.sub_title == f"alice @ {host_port(server)}"
-        assert str(app.screen.query_one("HeaderTitle").render()).endswith(
-            f"alice @ {host_port(server)}")
+        # The header repaints its title on its own queue, after the sub_title changed.
+        await wait_for(pilot, lambda: str(app.screen.query_one("HeaderTitle").render())
+                       .endswith(f"alice @ {host_port(server)}"))
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"sign out")
