@@ -116,4 +116,7 @@ def test_sign_in_throttling_holds_across_two_servers(pg_url: str, clock: Any,
         # at most the limit through to a password check (401), not four per server.
         with ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(attempt, range(12)))
-    assert answers.count(401) <= 4 and answers.count(429) >= 8, answers
+    # On a loaded machine some attempts find no free verification slot (503, not
+    # counted); none of those is a password check either.
+    assert answers.count(401) <= 4, answers
+    assert answers.count(429) >= 1 and set(answers) <= {401, 429, 503}, answers
