@@ -189,7 +189,8 @@ def test_a_small_pool_serves_many_concurrent_writers(pg_url: str, clock: Any,
     answered (they queue for a connection), and the pool never grows."""
     from post001.server.auth import issue_token
 
-    app = make_test_app(pg_url, clock, pool_size=2)
+    # A generous wait for a connection: this checks queueing, not speed.
+    app = make_test_app(pg_url, clock, pool_size=2, pool_timeout=120)
     engine = app.state.ctx.engine
     in_use = [0, 0]  # now, most
     lock = threading.Lock()

@@ -67,16 +67,20 @@ def test_two_servers_publish_each_due_post_once(pg_url: str, admin: sa.Engine) -
     store = open_sql_store(pg_url, "alice")
     try:
         store.create_collective(CollectiveCreate(slug="both", name="Both"))
-        due_at = utcnow() + timedelta(seconds=3)
+        later = utcnow() + timedelta(hours=1)  # made due below, once both servers run
         ids = []
         for i in range(30):
             post = store.create_post(PostCreate(title=f"Due {i}", content="text",
-                                                collectives=["both"], publish_at=due_at))
+                                                collectives=["both"], publish_at=later))
             assert store.publish(post.id).scheduled
             ids.append(str(post.id))
     finally:
         store.close()
     with serve(pg_url), serve(pg_url):
+        # The hour passes in the database, for all 30 at once: both schedulers race.
+        with admin.begin() as conn:
+            conn.execute(sa.text("UPDATE posts SET publish_at = now() - interval '1 second' "
+                                 "WHERE status = 'scheduled'"))
         deadline = time.monotonic() + 60
         while True:  # both schedulers run every 0.2 s; wait for the posts to go out
             with admin.connect() as conn:
@@ -112,4 +116,7 @@ def test_sign_in_throttling_holds_across_two_servers(pg_url: str, clock: Any,
         # at most the limit through to a password check (401), not four per server.
         with ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(attempt, range(12)))
-    assert answers.count(401) <= 4 and answers.count(429) >= 8, answers
+    # On a loaded machine some attempts find no free verification slot (503, not
+    # counted); none of those is a password check either.
+    assert answers.count(401) <= 4, answers
+    assert answers.count(429) >= 1 and set(answers) <= {401, 429, 503}, answers
