@@ -124,6 +124,8 @@ class TeamModeMixin:
     team: TeamTarget | None
     #: The header's team part and the journal's status line, as last shown.
     team_status_text: str = ""
+    #: Saves kept in the journal, not yet acknowledged by the server.
+    team_pending: int = 0
 
     # --- opening -------------------------------------------------------------------------
     def watch_team_store(self, store: Store) -> None:
@@ -229,6 +231,7 @@ class TeamModeMixin:
         if isinstance(event, PendingChanged):
             back = event.online is True and getattr(self, "_team_online", None) is False
             self._team_online = event.online
+            self.team_pending = event.pending
             if back:
                 self._refresh_dashboard()  # opened (or went) offline: show the real list
             status = SyncStatus(server="", username=None, online=event.online,
@@ -400,6 +403,7 @@ class TeamModeMixin:
         assert self.team is not None
         self.team.token_file = None  # sign_out forgot it; the next token comes from sign-in
         self.team_status_text = ""
+        self.team_pending = 0
         if result is None:
             assert message.error is not None
             app.notify(message.error.message, title="Sign-out incomplete", severity="error")

@@ -517,6 +517,10 @@ class EditorScreen(SizeClasses, BaseScreen):
         saved_at = self.saver.saved_at
         local = saved_at.astimezone() if saved_at is not None else None
         text = self.saver.status_text(local)
+        if self.saver.state is SaveState.SAVED and self.papp.team_pending:
+            # The store took the save into its offline journal: it is safe on this
+            # machine but not on the server yet (the header counts what is waiting).
+            text = "kept on this machine (offline)"
         if text != self._status_shown:
             self._status_shown = text
             status = self.query_one("#save-status", Static)

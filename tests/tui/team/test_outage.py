@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fault_proxy import every_other
-from textual.widgets import TextArea
+from textual.widgets import Static, TextArea
 
 from post001.core.models import PostStatus, PostUpdate
 from post001.tui.app import Post001App
@@ -35,6 +35,10 @@ def kept(app: Post001App) -> int:
     return int(found.group(1)) if found else 0
 
 
+def status_of(screen: EditorScreen) -> str:
+    return str(screen.query_one("#save-status", Static).render())
+
+
 def text_of(screen: Any, selector: str) -> str:
     found = screen.query(selector)
     return str(found.first(TextArea).text) if found else ""
@@ -54,7 +58,7 @@ async def new_post(pilot: Any, app: Post001App, title: str, body: str) -> Editor
 async def test_text_typed_during_an_outage_arrives_with_no_keypress(team: Team) -> None:
     app = team.app()
     async with app.run_test(size=SIZE) as pilot:
-        await new_post(pilot, app, "Outage", "before")
+        screen = await new_post(pilot, app, "Outage", "before")
         await wait_for(pilot, lambda: [r.content for r in team.rows()] == ["before"], DEADLINE)
         assert app.sub_title == f"alice @ {host_port(team.proxy.url)}"
         team.proxy.go_down()
@@ -64,11 +68,15 @@ async def test_text_typed_during_an_outage_arrives_with_no_keypress(team: Team) 
         await pilot.press(*" and after")
         await wait_for(pilot, lambda: kept(app) > first, DEADLINE)
         assert [r.content for r in team.rows()] == ["before"]  # nothing reached it
+        # The editor's own status says where the text is: not "saved" (on the server).
+        await wait_for(pilot, lambda: status_of(screen) == "kept on this machine (offline)",
+                       DEADLINE)
         team.proxy.come_back()
         await wait_for(pilot, lambda: [r.content for r in team.rows()]
                        == ["before during and after"], DEADLINE)
         await wait_for(pilot, lambda: app.sub_title == f"alice @ {host_port(team.proxy.url)}",
                        DEADLINE)
+        await wait_for(pilot, lambda: status_of(screen).startswith("saved at"), DEADLINE)
         # The editor carries on online from the version the journal made.
         await pilot.press(*"!")
         await wait_for(pilot, lambda: [r.content for r in team.rows()]
