@@ -31,12 +31,17 @@ async def type_into(pilot: Any, app: Post001App, selector: str, text: str) -> No
     await pilot.press(*text)
 
 
+def sign_in_ready(app: Any) -> bool:
+    """The sign-in screen is up and composed (it becomes the screen before its fields mount)."""
+    return isinstance(app.screen, SignInScreen) and bool(app.screen.query("#username"))
+
+
 async def test_no_token_opens_the_sign_in_screen_and_a_wrong_password_says_so(
         server: str, use_keyring: Any) -> None:
     backend = use_keyring(MemoryKeyring())
     app = team_app(server)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await wait_for(pilot, lambda: sign_in_ready(app))
         screen = app.screen
         assert "not logged in" in str(screen.query_one("#sign-in-why").render())
         assert screen.query_one("#server").value == server
@@ -63,7 +68,7 @@ async def test_without_a_keyring_the_screen_offers_a_private_token_file(
     use_keyring(fail.Keyring())
     app = team_app(server)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await wait_for(pilot, lambda: sign_in_ready(app))
         screen = app.screen
         await type_into(pilot, app, "#username", "alice")
         await type_into(pilot, app, "#password", PASSWORD)
@@ -127,7 +132,7 @@ async def test_a_token_file_signs_in_and_the_palette_signs_out(
             await pilot.pause(0.05)
         assert "Sign out" in highlighted()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        await wait_for(pilot, lambda: sign_in_ready(app), timeout=30)
         assert app.store is None and app.sub_title == "not signed in"
     assert not token_file.exists()  # forgotten here
     with httpx.Client(timeout=30) as client:  # and revoked on the server
@@ -144,7 +149,7 @@ async def test_a_refused_token_opens_the_sign_in_screen_with_the_reason(
     os.chmod(token_file, 0o600)
     app = team_app(server, token_file=str(token_file))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        await wait_for(pilot, lambda: sign_in_ready(app), timeout=30)
         assert app.store is None
         await type_into(pilot, app, "#username", "alice")
         await type_into(pilot, app, "#password", PASSWORD)
@@ -174,7 +179,7 @@ async def test_a_token_revoked_mid_session_asks_to_sign_in_and_writing_goes_on(
         other_device.revoke_current_token()  # e.g. "sign out everywhere" elsewhere
         other_device.close()
         await pilot.press(*" second", "ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), timeout=30)
+        await wait_for(pilot, lambda: sign_in_ready(app), timeout=30)
         await type_into(pilot, app, "#username", "alice")
         await type_into(pilot, app, "#password", PASSWORD)
         await pilot.press("enter")
