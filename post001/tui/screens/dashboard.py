@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from post001.core import labels
 from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
@@ -124,7 +125,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
                     yield Label("Waiting for my review", classes="section-title",
                                 id="reviews-title")
                     yield FitTable(id="reviews")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         posts = self.query_one("#posts", FitTable)
