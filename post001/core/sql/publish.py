@@ -57,6 +57,16 @@ def due_posts(conn: sa.Connection, now: datetime) -> list[Any]:
         .order_by(t.posts.c.publish_at)).all())
 
 
+def _stored_share(row: Any, post: Any) -> Share:
+    """A share as stored, one that this publish left alone (a row of `_targets`)."""
+    return Share(collective_id=row.collective_id, collective=row.slug,
+                 collective_name=row.cname, status=ShareStatus(row.status),
+                 shared_by=post.author if row.shared_by == post.author_id else None,
+                 shared_at=row.shared_at, display_order=row.display_order,
+                 decided_by=row.decider, decided_at=row.decided_at,
+                 rejection_reason=row.rejection_reason)
+
+
 class PublishMixin(SqlBase):
     def preflight(self, post_id: UUID) -> Preflight:
         with self._tx(read_only=True) as conn:
@@ -208,13 +218,7 @@ class PublishMixin(SqlBase):
             Share(collective_id=row.collective_id, collective=row.slug,
                   collective_name=row.cname, status=new_status[row.collective_id],
                   shared_by=post.author, shared_at=now, display_order=row.display_order)
-            if row.collective_id in new_status else
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
+            if row.collective_id in new_status else _stored_share(row, post)
             for row, _ in shares
         ]
         out = R.to_post(SimpleNamespace(**{**post._mapping, **changes}), out_shares)
@@ -227,15 +231,7 @@ class PublishMixin(SqlBase):
         )
 
     def _unchanged(self, post: Any, shares: list[Any]) -> PublishResult:
-        out_shares = [
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
-            for row, _ in shares
-        ]
+        out_shares = [_stored_share(row, post) for row, _ in shares]
         return PublishResult(
             post=R.to_post(post, out_shares),
             scheduled=post.status == PostStatus.SCHEDULED,
