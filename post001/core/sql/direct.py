@@ -34,7 +34,7 @@ class Prepared:
     """One compiled statement: its text, how to build its parameters, how to read its
     rows."""
 
-    __slots__ = ("sql", "positional", "binds", "results", "row")
+    __slots__ = ("binds", "positional", "results", "row", "sql")
 
     def __init__(self, statement: sa.Executable, dialect: sa.Dialect,
                  column_keys: Sequence[str] | None = None) -> None:
@@ -59,7 +59,7 @@ class Prepared:
         entries = compiled._result_columns
         self.results: list[Processor] = [
             entry[3]._cached_result_processor(dialect, None) for entry in entries]
-        self.row = namedtuple("Row", [entry[0] for entry in entries])  # type: ignore[misc]
+        self.row: Any = namedtuple("Row", [entry[0] for entry in entries])  # type: ignore[misc]
 
     def params(self, values: dict[str, Any]) -> Any:
         out = []
