@@ -152,7 +152,7 @@ class SqlBase(Store):
     def _tx(self, *, read_only: bool = False, as_user: UUID | None = None
             ) -> Iterator[sa.Connection]:
         """One use case, one transaction; database failures become DatabaseError."""
-        try:
+        with self._errors():
             adopted, self._adopted = self._adopted, None
             if adopted is not None and (as_user is None or as_user == self._user_id):
                 with adopted:
@@ -164,6 +164,12 @@ class SqlBase(Store):
                 with begin_as(self._engine, as_user or self._user_id,
                               read_only=read_only) as (conn, _):
                     yield conn
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures as the store's errors (DatabaseError, ConflictError...)."""
+        try:
+            yield
         except Post001Error:
             raise
         except sa_exc.IntegrityError as err:
