@@ -33,8 +33,9 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from post001.core import journal as J
@@ -71,6 +72,8 @@ from post001.core.sync import (
 from post001.core.text import post_slug
 
 __all__ = ["OfflineStore", "QueuedPublish"]
+
+T = TypeVar("T")
 
 
 class QueuedPublish:
@@ -223,53 +226,67 @@ class OfflineStore(RemoteStore):
         data = data or PostCreate()
         if data.id is None:
             data = data.model_copy(update={"id": uuid.uuid4()})
-        assert data.id is not None
-        if self._try_server():
-            try:
-                post = super().create_post(data)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                self._known[post.id] = post
-                return post
-        payload = data.model_dump(mode="json", exclude_unset=True)
-        payload["id"] = str(data.id)
-        self.journal().append("create", data.id, str(data.id), payload)
-        self._announce()
-        post = self._offline_post(data)
+        # A new post has nothing in the journal to wait behind, so no `behind`.
+        post = self._online_first(partial(super().create_post, data),
+                                  partial(self._keep_create, data))
         self._known[post.id] = post
         return post
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                    save_id: UUID | None = None) -> int:
         save_id = save_id or uuid.uuid4()
-        if self._try_server() and not self._waiting(post_id):
-            try:
-                version = super().save_draft(post_id, changes,
-                                             expected_version=expected_version,
-                                             save_id=save_id)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                return version
-        return self._keep_save(post_id, changes, expected_version, save_id)
+        return self._online_first(
+            partial(super().save_draft, post_id, changes, expected_version=expected_version,
+                    save_id=save_id),
+            partial(self._keep_save, post_id, changes, expected_version, save_id),
+            behind=post_id)
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                     save_id: UUID | None = None) -> Post:
         save_id = save_id or uuid.uuid4()
-        if self._try_server() and not self._waiting(post_id):
+        update = partial(super().update_post, post_id, changes,
+                         expected_version=expected_version, save_id=save_id)
+        return self._online_first(
+            lambda: self._remember(update()),
+            partial(self._keep_update, post_id, changes, expected_version, save_id),
+            behind=post_id)
+
+    def _online_first(self, send: Callable[[], T], keep: Callable[[], T], *,
+                      behind: UUID | None = None) -> T:
+        """`send` the write to the server; where it cannot go there, `keep` it in the
+        journal instead. Every write that may be kept goes through here, so they all
+        follow the same rules:
+
+        - straight to the journal, without trying, while the replayer watches a server
+          known to be down (`_try_server`), and while post `behind` has entries waiting:
+          a write must never overtake the ones before it;
+        - only a NetworkError means "not sent": it marks the store offline and the write
+          is kept. Any other error (a conflict, a refusal) is the server's answer: it
+          goes to the caller as a RemoteStore would raise it."""
+        if self._try_server() and (behind is None or not self._waiting(behind)):
             try:
-                post = super().update_post(post_id, changes,
-                                           expected_version=expected_version,
-                                           save_id=save_id)
+                result = send()
             except NetworkError:
                 self._set_online(False)
             else:
                 self._set_online(True)
-                self._known[post.id] = post
-                return post
+                return result
+        return keep()
+
+    def _remember(self, post: Post) -> Post:
+        self._known[post.id] = post
+        return post
+
+    def _keep_create(self, data: PostCreate) -> Post:
+        assert data.id is not None
+        payload = data.model_dump(mode="json", exclude_unset=True)
+        payload["id"] = str(data.id)
+        self.journal().append("create", data.id, str(data.id), payload)
+        self._announce()
+        return self._offline_post(data)
+
+    def _keep_update(self, post_id: UUID, changes: PostUpdate, expected_version: int,
+                     save_id: UUID) -> Post:
         if post_id not in self._known and not self._waiting(post_id):
             raise NetworkError(f"cannot reach the post001 server at {self.base_url}, and "
                                "this post is not known on this machine; nothing was saved.")
@@ -351,14 +368,12 @@ class OfflineStore(RemoteStore):
         keep the publish in the journal, after the post's pending saves, to fire once
         under `idempotency_key` when the server answers again."""
         key = idempotency_key or f"queued-{uuid.uuid4()}"
-        if self._try_server() and not self._waiting(post_id):
-            try:
-                result = super().publish(post_id, idempotency_key=key)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                return result
+        now: Callable[[], PublishResult | QueuedPublish] = partial(
+            super().publish, post_id, idempotency_key=key)
+        return self._online_first(now, partial(self._keep_publish, post_id, key),
+                                  behind=post_id)
+
+    def _keep_publish(self, post_id: UUID, key: str) -> QueuedPublish:
         self.journal().append("publish", post_id, key, {})
         self._announce()
         return QueuedPublish(post_id, key)
