@@ -5,14 +5,12 @@ tests/server/test_team_cli.py.)"""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import keyring
 import pytest
 from click.testing import CliRunner
+from keyring_support import MemoryKeyring
 from remote_support import live_server, make_test_app
-from test_credentials import MemoryKeyring
 
 from post001.cli.main import cli
 from post001.core.servers import name_for
@@ -21,12 +19,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    original = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(original)
+def memory_keyring(use_keyring: Any) -> MemoryKeyring:
+    backend: MemoryKeyring = use_keyring(MemoryKeyring())
+    return backend
 
 
 def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
