@@ -124,33 +124,10 @@ def test_serve_help_lists_the_options() -> None:
 
 def test_serve_with_two_workers(pg_url: str) -> None:
     """`post001 serve --workers 2` in a subprocess: both workers answer and schedule."""
-    import subprocess
-    import sys
-    import time
-
     import httpx
-    from remote_support import free_port
+    from subprocess_support import post001_serve
 
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "post001.cli.main", "serve", "--workers", "2", "--port",
-         str(port), "--db", pg_url, "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        body = None
-        while time.monotonic() < deadline:
-            try:
-                body = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert body is not None and body["status"] == "ok"
-        assert body["row_level_security"] is True
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with post001_serve("--workers", "2", "--db", pg_url) as served:
+        body = httpx.get(f"{served.url}/api/health", timeout=2).json()
+    assert body["status"] == "ok"
+    assert body["row_level_security"] is True
