@@ -28,9 +28,12 @@ from post001.core.models import (
     ShareOutcome,
     ShareStatus,
 )
+from post001.core.sql import direct
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.base import (
+    _POST_BY_ID,
+    _POST_BY_ID_FOR_UPDATE,
     _SHARE_FIELDS_RESET,
     _UPDATE_DRAFT_SHARES,
     _UPDATE_POST,
@@ -55,6 +58,20 @@ def due_posts(conn: sa.Connection, now: datetime) -> list[Any]:
         .where(t.posts.c.status == PostStatus.SCHEDULED.value,
                t.posts.c.publish_at <= now)
         .order_by(t.posts.c.publish_at)).all())
+
+
+#: What publishing sets on a share (status, who shared it and when, no decision yet).
+_SHARE_COLUMNS = ("status", "shared_at", "shared_by", *_SHARE_FIELDS_RESET)
+
+
+def _stored_share(row: Any, post: Any) -> Share:
+    """A share as stored, one that this publish left alone (a row of `_targets`)."""
+    return Share(collective_id=row.collective_id, collective=row.slug,
+                 collective_name=row.cname, status=ShareStatus(row.status),
+                 shared_by=post.author if row.shared_by == post.author_id else None,
+                 shared_at=row.shared_at, display_order=row.display_order,
+                 decided_by=row.decider, decided_at=row.decided_at,
+                 rejection_reason=row.rejection_reason)
 
 
 class PublishMixin(SqlBase):
@@ -123,13 +140,23 @@ class PublishMixin(SqlBase):
                             "post; use a new key.", field="idempotency_key")
                     replay = PublishResult.model_validate(stored.response)
                     return replay.model_copy(update={"replayed": True})
-            post = self._own_post(conn, post_id, lock=True)
+            post = self._own_post_locked(conn, post_id)
             result = self._publish_locked(conn, post, actor=self._user_id)
             if idempotency_key is not None:
                 conn.execute(t.idempotency.insert().values(
                     user_id=self._user_id, key=idempotency_key, post_id=post_id,
                     response=result.model_dump(mode="json"), created_at=self._now()))
             return result
+
+    def _own_post_locked(self, conn: sa.Connection, post_id: UUID) -> Any:
+        """`_own_post(conn, post_id, lock=True)` on the driver (see direct.py); a post
+        that is missing or not mine takes the general path, which says which."""
+        q = (self._direct.get("post/lock", _POST_BY_ID_FOR_UPDATE) if self._pg
+             else self._direct.get("post", _POST_BY_ID))
+        rows = direct.run(conn, q, {"post_id": post_id})
+        if not rows or rows[0].author_id != self._user_id:
+            return self._own_post(conn, post_id, lock=True)
+        return rows[0]
 
     def _publish_locked(self, conn: sa.Connection, post: Any, *, actor: UUID,
                         via_scheduler: bool = False) -> PublishResult:
@@ -195,29 +222,27 @@ class PublishMixin(SqlBase):
                            "status": status.value, **shared}
                           for cid, status in new_status.items() if status is not common]
                 if others:
-                    conn.execute(_UPDATE_SHARE, others)
-                conn.execute(_UPDATE_DRAFT_SHARES,
-                             {"b_post_id": post.id, "status": common.value, **shared})
+                    direct.run_many(conn, self._direct.get(
+                        "share", _UPDATE_SHARE, _SHARE_COLUMNS), others)
+                direct.run(conn, self._direct.get(
+                    "draft shares", _UPDATE_DRAFT_SHARES, _SHARE_COLUMNS),
+                    {"b_post_id": post.id, "status": common.value, **shared})
             events.extend({"action": "share.status_changed", "post_id": post.id,
                            "collective_id": cid, "old": {"status": "draft"},
                            "new": {"status": status.value, **extra}}
                           for cid, status in new_status.items())
-        conn.execute(_UPDATE_POST, {"b_post_id": post.id, **changes})
+        columns = tuple(sorted(changes))
+        direct.run(conn, self._direct.get(("post", columns), _UPDATE_POST, columns),
+                   {"b_post_id": post.id, **changes})
         self._audit(conn, events, actor=actor)
         out_shares = [
             Share(collective_id=row.collective_id, collective=row.slug,
                   collective_name=row.cname, status=new_status[row.collective_id],
                   shared_by=post.author, shared_at=now, display_order=row.display_order)
-            if row.collective_id in new_status else
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
+            if row.collective_id in new_status else _stored_share(row, post)
             for row, _ in shares
         ]
-        out = R.to_post(SimpleNamespace(**{**post._mapping, **changes}), out_shares)
+        out = R.to_post(SimpleNamespace(**{**post._asdict(), **changes}), out_shares)
         return PublishResult(
             post=out,
             scheduled=scheduled,
@@ -227,15 +252,7 @@ class PublishMixin(SqlBase):
         )
 
     def _unchanged(self, post: Any, shares: list[Any]) -> PublishResult:
-        out_shares = [
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
-            for row, _ in shares
-        ]
+        out_shares = [_stored_share(row, post) for row, _ in shares]
         return PublishResult(
             post=R.to_post(post, out_shares),
             scheduled=post.status == PostStatus.SCHEDULED,

@@ -168,7 +168,7 @@ class PreflightScreen(SizeClasses, BaseScreen):
             self.query_one(f"#{section}", Static).display = bool(body)
             self.query_one(f"#{section}-title").display = bool(body)
         self.query_one("#reach", Static).update(
-            f"Estimated reach: {plan.reach:,} member{'s' * (plan.reach != 1)}")
+            f"Reaches {plan.reach:,} {'person' if plan.reach == 1 else 'people'} besides you")
         self.query_one("#verdict", Static).update(self._verdict(plan))
         self.query_one("#publish", Button).disabled = not plan.can_publish
         self.post_message(PreflightReady(plan))

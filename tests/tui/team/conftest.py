@@ -19,8 +19,10 @@ from post001.tui.team import TeamTarget
 
 
 @pytest.fixture
-def server(pg_url: str, clock: Any, admin: sa.Engine) -> Iterator[str]:
-    app = make_test_app(pg_url, clock)
+def server(request: pytest.FixtureRequest, pg_url: str, clock: Any, admin: sa.Engine
+           ) -> Iterator[str]:
+    marker = request.node.get_closest_marker("server_settings")
+    app = make_test_app(pg_url, clock, settings=Settings(**marker.kwargs) if marker else None)
     with live_server(app) as url:
         ensure_user(admin, "alice", clock)
         yield url
