@@ -57,14 +57,37 @@ def test_version_loads_no_models_and_no_database() -> None:
                                  commands.WRITER_COMMANDS.values())) == []
 
 
-def test_listing_posts_loads_its_command_and_the_store_only(tmp_path: Path) -> None:
+def _seeded(tmp_path: Path) -> str:
     import post001
 
     url = f"sqlite:///{tmp_path / 'posts.db'}"
     store = post001.connect(url, user="alice")
     store.create_post(post001.PostCreate(title="Hello", content="one two three"))
     store.close()
+    return url
 
+
+def test_listing_posts_on_a_local_file_loads_no_sqlalchemy_and_no_pydantic(
+        tmp_path: Path) -> None:
+    """The lean path (post001/core/sql/quick_listing.py): the stdlib's sqlite3 only."""
+    url = _seeded(tmp_path)
+    for extra in ((), ("--json",), ("--status", "draft", "--limit", "1")):
+        loaded = _modules_after("post", "list", *extra, "--db", url, "--as", "alice")
+        assert "post001.cli.posts" in loaded and "sqlite3" in loaded
+        assert _loaded(loaded, ("sqlalchemy", "pydantic", "pydantic_core", "pydantic_settings",
+                                "post001.core.models", "post001.core.config", "alembic",
+                                "asyncio", "textual", "httpx", "yaml", "psycopg", "keyring",
+                                "post001.tui", "post001.server")) == []
+        others = {module for module, _, _ in commands.WRITER_COMMANDS.values()}
+        assert _loaded(loaded, tuple(others - {"post001.cli.posts"})) == []
+
+
+def test_listing_posts_on_the_full_path_loads_its_command_and_the_store_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from post001.cli.posts import FULL_PATH_ENV
+
+    url = _seeded(tmp_path)
+    monkeypatch.setenv(FULL_PATH_ENV, "1")
     loaded = _modules_after("post", "list", "--json", "--db", url, "--as", "alice")
     assert "post001.cli.posts" in loaded and "sqlalchemy" in loaded
     # The schema check reads one row; Alembic loads only when a migration must run.

@@ -19,7 +19,8 @@ EXPECTED_EXPORTS = {
 
 STORE_USE_CASES = {
     "me", "flags", "multi_collective", "limits", "add_user", "list_users",
-    "create_collective", "get_collective", "update_collective", "my_collectives", "members",
+    "create_collective", "get_collective", "update_collective", "my_collectives", "reach",
+    "members",
     "add_member", "set_role", "remove_member", "feed", "create_post", "get_post",
     "list_posts", "update_post", "save_draft", "archive_post", "revisions",
     "restore_revision", "set_collectives", "add_share", "remove_share", "preflight",

@@ -279,6 +279,31 @@ def test_my_collectives_search_filter_sort(world: dict[str, Store]) -> None:
     assert dave.my_collectives(postable_only=True) == []
 
 
+def test_reach_counts_distinct_people_where_the_writer_may_post(
+        world: dict[str, Store]) -> None:
+    carol = world["carol"]
+    # tech: alice, bob, dave besides carol; poetry: alice again. Three people, not four.
+    assert carol.reach(["tech", "poetry"]) == 3
+    assert carol.reach(["poetry"]) == 1
+    assert carol.reach([]) == 0
+    # dave is a plain member of tech (may not post there); erin is in nothing; a slug
+    # nobody has reveals nothing either.
+    assert world["dave"].reach(["tech"]) == 0
+    assert world["erin"].reach(["tech", "poetry"]) == 0
+    assert carol.reach(["tech", "no-such-collective"]) == 3
+    # The preflight of a post to the same collectives tells the same number.
+    assert carol.preflight(_draft(carol, to=["tech", "poetry"]).id).reach == 3
+
+
+def test_reach_refuses_more_collectives_than_a_post_may_have(
+        world: dict[str, Store]) -> None:
+    limit, _ = world["alice"].limits()
+    with pytest.raises(ValidationError) as refused:
+        world["alice"].reach([f"c{n}" for n in range(limit + 1)])
+    assert refused.value.field == "collectives"
+    assert str(limit) in str(refused.value)
+
+
 # --- publishing ---------------------------------------------------------------------------
 
 

@@ -74,6 +74,23 @@ class State:
         (or the config file), else the embedded default."""
         return self.server or self.db or self.settings().store_url()
 
+    def local_store(self) -> tuple[str, str] | None:
+        """The store URL and acting user as `url()` and `username()` give them, read
+        without the settings machinery (post001.core.locations.peek_store_settings);
+        None when only `Settings` can tell (the caller then takes the full path)."""
+        from post001.core.locations import (
+            choose_store_url,
+            default_username,
+            peek_store_settings,
+        )
+
+        found = peek_store_settings()
+        if found is None:
+            return None
+        url = self.server or self.db or choose_store_url(found["server_url"],
+                                                         found["database_url"])
+        return url, self.user or found["user"] or default_username()
+
     def username(self) -> str:
         from post001.core.api import default_username
 

@@ -15,6 +15,7 @@ from post001.core.text import quote_title
 
 if TYPE_CHECKING:
     from post001.core.models import Post, PostSummary, Share
+    from post001.core.sql.quick_listing import ListedPost, ListedShare
 
 
 def dumps(data: Any) -> str:
@@ -68,11 +69,11 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, empty: st
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
 
 
-def share_badges(shares: Sequence[Share]) -> str:
+def share_badges(shares: Sequence[Share] | Sequence[ListedShare]) -> str:
     return ", ".join(f"{s.collective}: {share_label(s.status)}" for s in shares) or "-"
 
 
-def posts_table(posts: Sequence[PostSummary], *, empty: str) -> None:
+def posts_table(posts: Sequence[PostSummary | ListedPost], *, empty: str) -> None:
     table(
         ["id", "status", "ver", "updated", "title", "shares"],
         (

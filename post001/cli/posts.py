@@ -19,22 +19,19 @@ from post001.cli.output import (
     to_json,
     when,
 )
+from post001.core.enums import PostStatus
 from post001.core.errors import Post001Error, ValidationError
 from post001.core.labels import outcome_label, share_label
-from post001.core.models import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    Post,
-    PostCreate,
-    PostStatus,
-    PostUpdate,
-    Preflight,
-    PublishResult,
-)
+from post001.core.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from post001.core.text import quote_title, word_count
 
 if TYPE_CHECKING:
     from post001.core.frontmatter_io import PostDocument
+    from post001.core.models import Post, Preflight, PublishResult
+    from post001.core.sql.quick_listing import QuickPage
+
+# The models (pydantic) load in the commands that use them, not with this module: `post
+# list` on a local SQLite file reads its page without them (post001/core/sql/quick_listing.py).
 
 STATUSES = [status.value for status in PostStatus]
 
@@ -167,6 +164,8 @@ def post_new(
     if publish_at is not None:
         fields["publish_at"] = parse_datetime(publish_at, field_name="publish_at")
     collectives = list(to) if to else list(doc.collectives or [])
+    from post001.core.models import PostCreate
+
     data = PostCreate(**fields, collectives=collectives)
     store = state.store()
     post = store.create_post(data)
@@ -203,22 +202,55 @@ def post_list(state: State, status: str | None, limit: int, cursor: str | None) 
     page. To read everything in a script, loop until it is null:
       post001 post list --json --limit 200 --cursor "$C"
     """
-    page = state.store().posts_page(limit, cursor,
-                                    status=PostStatus(status) if status else None)
+    quick = _quick_page(state, status, limit, cursor)
+    if quick is not None:
+        from post001.core.sql.quick_listing import as_json
+
+        items: list[Any] = list(quick.items)
+        next_cursor = quick.next_cursor
+        data: Any = [as_json(item) for item in quick.items] if state.json else None
+    else:
+        page = state.store().posts_page(limit, cursor,
+                                        status=PostStatus(status) if status else None)
+        items, next_cursor = list(page.items), page.next_cursor
+        data = to_json(page.items) if state.json else None
 
     def human() -> None:
         empty = ("No posts yet. Write one with `post001 post new --title TITLE`."
                  if status is None else f"No {status} posts.")
-        posts_table(page.items, empty=empty if cursor is None else "No more posts.")
-        if page.next_cursor:
+        posts_table(items, empty=empty if cursor is None else "No more posts.")
+        if next_cursor:
             more = ["post001", "post", "list"]
             if status:
                 more += ["--status", status]
             if limit != DEFAULT_PAGE_SIZE:
                 more += ["--limit", str(limit)]
-            click.echo(f"More: {' '.join(more)} --cursor {page.next_cursor}")
+            click.echo(f"More: {' '.join(more)} --cursor {next_cursor}")
 
-    emit(state.json, {"items": to_json(page.items), "next_cursor": page.next_cursor}, human)
+    emit(state.json, {"items": data, "next_cursor": next_cursor}, human)
+
+
+#: Set (to anything) only by tests: `post list` always takes the full path, so its output
+#: can be compared with the lean path's (tests/test_quick_listing.py).
+FULL_PATH_ENV = "_POST001_LISTING_FULL_PATH"
+
+
+def _quick_page(state: State, status: str | None, limit: int, cursor: str | None
+                ) -> QuickPage | None:
+    """The page read from a local SQLite file without SQLAlchemy or pydantic, or None
+    for the full path (anything but a plain, ready, local SQLite store; see
+    post001/core/sql/quick_listing.py)."""
+    import os
+
+    if os.environ.get(FULL_PATH_ENV):
+        return None
+    where = state.local_store()
+    if where is None:
+        return None
+    from post001.core.sql.quick_listing import read_page
+
+    url, user = where
+    return read_page(url, user, status=status, limit=limit, cursor=cursor)
 
 
 @post_group.command("show")
@@ -275,6 +307,8 @@ def post_edit(
         fields["subtitle"] = subtitle
     if not fields and doc.collectives is None:
         raise click.UsageError("Nothing to change: give --title, --subtitle or --file.")
+    from post001.core.models import PostUpdate
+
     changes = PostUpdate(**fields)
     store = state.store()
     pid = resolve_post_id(state, post_id)

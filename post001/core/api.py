@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import re
 from typing import Any
 
 from post001.core.clock import Clock, utcnow
 from post001.core.config import FeatureFlags, Settings
+from post001.core.locations import default_username as default_username
 from post001.core.store import Store
-
-
-def default_username() -> str:
-    """The operating-system user, folded into a valid post001 username."""
-    name = re.sub(r"[^a-z0-9_]", "_", getpass.getuser().lower())[:32]
-    return name if len(name) >= 3 else (name + "___")[:3]
 
 
 def connect(

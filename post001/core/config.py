@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import platformdirs
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -24,29 +22,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# Paths and the choice of store live in post001.core.locations (no pydantic there, for
+# the CLI's lean listing); re-exported.
+from post001.core.locations import APP_NAME as APP_NAME
+from post001.core.locations import FLAG_ENV as FLAG_ENV
+from post001.core.locations import FLAGS_TABLE as FLAGS_TABLE
+from post001.core.locations import choose_store_url
+from post001.core.locations import config_path as config_path
+from post001.core.locations import data_dir as data_dir
+from post001.core.locations import default_database_url as default_database_url
+from post001.core.locations import demo_database_url as demo_database_url
 from post001.core.models import DEFAULT_CONTENT_MAX, DEFAULT_MAX_COLLECTIVES
-
-APP_NAME = "post001"
-
-
-def config_path() -> Path:
-    override = os.environ.get("POST001_CONFIG")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
-
-
-def data_dir() -> Path:
-    override = os.environ.get("POST001_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
-
-
-def default_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'post001.db'}"
-
-
-def demo_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'demo.db'}"
 
 
 class Settings(BaseSettings):
@@ -83,18 +69,7 @@ class Settings(BaseSettings):
 
     def store_url(self) -> str:
         """Which store to open: a server URL wins over a database URL over the default."""
-        return self.server_url or self.database_url or default_database_url()
-
-
-#: Each flag's environment variable (unprefixed, as existing deployments set them).
-FLAG_ENV = {
-    "enable_multi_collective": "ENABLE_MULTI_COLLECTIVE",
-    "enable_enhanced_editor": "ENABLE_ENHANCED_EDITOR",
-    "enable_validation": "ENABLE_VALIDATION",
-    "rollout_percentage": "ROLLOUT_PERCENTAGE",
-}
-#: The config.toml table flags can also be set in.
-FLAGS_TABLE = "flags"
+        return choose_store_url(self.server_url, self.database_url)
 
 
 def config_flags() -> dict[str, Any]:

@@ -7,7 +7,6 @@ forbid unknown fields, so nobody can mass-assign them.
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import re
@@ -24,53 +23,20 @@ from pydantic import (
     field_validator,
 )
 
+# The enums import nothing and live in post001.core.enums (the permission rules use them
+# without pydantic); re-exported.
+from post001.core.enums import ROLE_ORDER as ROLE_ORDER
+from post001.core.enums import Outcome as Outcome
+from post001.core.enums import PostStatus as PostStatus
+from post001.core.enums import PostType as PostType
+from post001.core.enums import Role as Role
+from post001.core.enums import ShareStatus as ShareStatus
+
 # The defaults needed before pydantic loads live in post001.core.limits; re-exported.
 from post001.core.limits import DEFAULT_CONTENT_MAX as DEFAULT_CONTENT_MAX
 from post001.core.limits import DEFAULT_MAX_COLLECTIVES as DEFAULT_MAX_COLLECTIVES
 from post001.core.limits import DEFAULT_PAGE_SIZE as DEFAULT_PAGE_SIZE
 from post001.core.limits import MAX_PAGE_SIZE as MAX_PAGE_SIZE
-
-# --- enums -------------------------------------------------------------------------------
-
-
-class Role(enum.StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    EDITOR = "editor"
-    AUTHOR = "author"
-    CONTRIBUTOR = "contributor"
-    MEMBER = "member"
-
-
-ROLE_ORDER: tuple[Role, ...] = tuple(Role)  # owner first: also the default sort order
-
-
-class PostStatus(enum.StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    PUBLISHED = "published"
-    ARCHIVED = "archived"
-
-
-class ShareStatus(enum.StrEnum):
-    DRAFT = "draft"
-    PENDING_APPROVAL = "pending_approval"
-    PUBLISHED = "published"
-    REJECTED = "rejected"
-
-
-class PostType(enum.StrEnum):
-    TEXT = "text"
-    VIDEO = "video"
-
-
-class Outcome(enum.StrEnum):
-    """What publishing will do in one collective."""
-
-    PUBLISH = "publish"
-    REVIEW = "review"
-    NOT_ALLOWED = "not_allowed"
-
 
 # --- field limits: the one place they are declared ----------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from post001.core.errors import ValidationError
@@ -24,6 +24,25 @@ from post001.core.limits import MAX_PAGE_SIZE
 class Position(NamedTuple):
     updated_at: datetime
     id: UUID
+
+
+class _Listed(Protocol):
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def id(self) -> UUID: ...
+
+
+_Row = TypeVar("_Row", bound=_Listed)
+
+
+def cut_page(rows: list[_Row], limit: int) -> tuple[list[_Row], str | None]:
+    """A page from up to `limit + 1` rows read in listing order: the first `limit`, and
+    the cursor after them when there was one more (else None: the last page)."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.updated_at, last.id)
 
 
 def encode_cursor(updated_at: datetime, post_id: UUID) -> str:

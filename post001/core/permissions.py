@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from post001.core.models import PostStatus, Role, ShareStatus
+from post001.core.enums import PostStatus, Role, ShareStatus
 
 MODERATORS = frozenset({Role.OWNER, Role.ADMIN, Role.EDITOR})
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})

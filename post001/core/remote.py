@@ -295,6 +295,9 @@ class RemoteStore(Store):
             sort=sort,
         )
 
+    def reach(self, slugs: Sequence[str]) -> int:
+        return int(self._get(f"{API}/reach", collective=list(slugs))["reach"])
+
     def members(self, slug: str) -> list[Member]:
         return self._paged(Member, f"{API}/collectives/{_seg(slug)}/members")
 

@@ -95,6 +95,13 @@ class Store(abc.ABC):
         """The user's memberships, searched (case-insensitive, name and slug) and sorted."""
 
     @abc.abstractmethod
+    def reach(self, slugs: Sequence[str]) -> int:
+        """How many people a post shared to these collectives would reach: the distinct
+        members, the user aside, of those among them the user may post to (someone in
+        three of them is one reader, not three). Slugs the user is not in count nothing.
+        The picker asks this as the selection changes; preflight tells the same."""
+
+    @abc.abstractmethod
     def members(self, slug: str) -> list[Member]: ...
 
     @abc.abstractmethod

@@ -103,6 +103,12 @@ class SchedulerRequest(_Body):
     now: datetime | None = None
 
 
+class Reach(BaseModel):
+    """GET /reach: the distinct people a post to those collectives would reach."""
+
+    reach: int
+
+
 class SchedulerRun(BaseModel):
     published: list[UUID]
 

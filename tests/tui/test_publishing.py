@@ -81,6 +81,32 @@ async def test_picker_search_filter_sort_and_confirm(make_app: Any, world: Any,
                                                                       slugs(picker)[1]}
 
 
+async def test_picker_reach_counts_each_person_once(make_app: Any, world: Any) -> None:
+    """dev-notes, rust-weekly and ml-digest hold 7 memberships, but besides alice only
+    bob and carol: the preview says 2 people, as preflight will."""
+    alice = world["alice"]
+    post = alice.create_post(PostCreate(title="Reach", content="body"))
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_post(pilot, "Reach")
+        picker = await open_picker(pilot)
+        for slug in ("dev-notes", "rust-weekly", "ml-digest"):
+            picker.query_one("#rows").move_cursor(row=slugs(picker).index(slug))
+            await pilot.press("space")
+        preview = picker.query_one("#picker-preview")
+        await wait_for(pilot, lambda: "reaches" in str(preview.render()))
+        text = str(preview.render())
+        assert "2 publish · 1 go to review" in text and "reaches 2 people" in text
+        # Deselecting rust-weekly (only bob) leaves bob and carol, from dev-notes.
+        picker.query_one("#rows").move_cursor(row=slugs(picker).index("rust-weekly"))
+        await pilot.press("space")
+        await wait_for(pilot, lambda: "1 publish" in str(preview.render())
+                       and "reaches" in str(preview.render()))
+        assert "reaches 2 people" in str(preview.render())
+    assert alice.reach(["dev-notes", "rust-weekly", "ml-digest"]) == 2
+    assert alice.get_post(post.id).shares == []  # escape was not pressed, nothing applied
+
+
 async def test_picker_escape_cancels_the_buffer(make_app: Any, world: Any) -> None:
     alice = world["alice"]
     post = alice.create_post(PostCreate(title="Keep", content="body", collectives=["dev-notes"]))

@@ -136,7 +136,7 @@ def test_picker(snap_compare: Any, make_app: Any, posts: Any, size: str) -> None
         await pilot.press("ctrl+f")
         await pilot.pause()
         await wait_for(pilot, lambda: picker._shown_request == picker._request
-                       and len(picker.rows) == 5)
+                       and len(picker.rows) == 5 and picker._reach is not None)
 
     app, _ = make_app()
     assert shoot(snap_compare, app, before, size)

@@ -39,6 +39,7 @@ from post001.core.models import (
     User,
     UserCreate,
 )
+from post001.core.sql import direct
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.drafts import DraftWriter
@@ -87,6 +88,8 @@ _POST_BY_ID_FOR_UPDATE = _POST_BY_ID.with_for_update(of=t.posts)
 _TARGETS = _targets_query(sa.literal(0))
 _TARGETS_WITH_COUNTS = _targets_query(_MEMBER_COUNT)
 _INSERT_AUDIT = t.audit.insert()
+_AUDIT_COLUMNS = ("id", "at", "actor_id", "action", "post_id", "collective_id",
+                  "old_values", "new_values", "request_id")
 _UPDATE_POST = t.posts.update().where(t.posts.c.id == sa.bindparam("b_post_id"))
 # Share updates avoid an expanding IN list, which is slow to render: one executemany
 # (psycopg pipelines it) plus one UPDATE of the remaining drafts, whatever N is.
@@ -96,6 +99,17 @@ _UPDATE_SHARE = t.shares.update().where(
 _UPDATE_DRAFT_SHARES = t.shares.update().where(
     t.shares.c.post_id == sa.bindparam("b_post_id"),
     t.shares.c.status == ShareStatus.DRAFT.value)
+
+
+def _target_pairs(rows: Sequence[Any]) -> list[tuple[Any, publishing.Target]]:
+    """Rows of the targets query with what the publishing rules need of each."""
+    return [
+            (r, publishing.Target(slug=r.slug, name=r.cname,
+                                  role=Role(r.role) if r.role else None,
+                                  require_approval=bool(r.require_approval),
+                                  member_count=int(r.member_count)))
+            for r in rows
+        ]
 
 
 def _new_id() -> UUID:
@@ -132,6 +146,7 @@ class SqlBase(Store):
         self._drafts = DraftWriter(engine)
         self._adopted: sa.Connection | None = None
         self._listing = ListingReader(engine.dialect)
+        self._direct = direct.statements(engine.dialect)
         self.location = engine.url.render_as_string(hide_password=True)
 
     @property
@@ -148,7 +163,7 @@ class SqlBase(Store):
     def _tx(self, *, read_only: bool = False, as_user: UUID | None = None
             ) -> Iterator[sa.Connection]:
         """One use case, one transaction; database failures become DatabaseError."""
-        try:
+        with self._errors():
             adopted, self._adopted = self._adopted, None
             if adopted is not None and (as_user is None or as_user == self._user_id):
                 with adopted:
@@ -160,6 +175,12 @@ class SqlBase(Store):
                 with begin_as(self._engine, as_user or self._user_id,
                               read_only=read_only) as (conn, _):
                     yield conn
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures as the store's errors (DatabaseError, ConflictError...)."""
+        try:
+            yield
         except Post001Error:
             raise
         except sa_exc.IntegrityError as err:
@@ -195,8 +216,8 @@ class SqlBase(Store):
             return
         now = self._now()
         request_id = self.request_id or uuid.uuid4().hex
-        conn.execute(
-            _INSERT_AUDIT,
+        direct.run_many(
+            conn, self._direct.get("audit", _INSERT_AUDIT, _AUDIT_COLUMNS),
             [
                 {
                     "id": _new_id(),
@@ -300,15 +321,9 @@ class SqlBase(Store):
                  counts: bool = True) -> list[tuple[Any, publishing.Target]]:
         """The post's shares (every column, plus who decided) with the author's standing
         in each collective. Member counts only when the caller needs the reach."""
-        q = _TARGETS_WITH_COUNTS if counts else _TARGETS
-        rows = conn.execute(q, {"post_id": post_id, "as_user": as_user}).all()
-        return [
-            (r, publishing.Target(slug=r.slug, name=r.cname,
-                                  role=Role(r.role) if r.role else None,
-                                  require_approval=bool(r.require_approval),
-                                  member_count=int(r.member_count)))
-            for r in rows
-        ]
+        q = (self._direct.get("targets+counts", _TARGETS_WITH_COUNTS) if counts
+             else self._direct.get("targets", _TARGETS))
+        return _target_pairs(direct.run(conn, q, {"post_id": post_id, "as_user": as_user}))
 
     def _resolve(self, conn: sa.Connection, slugs: Sequence[str]) -> dict[str, Any]:
         """slug -> collective row with my role; unknown or not-mine slugs are errors."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -146,6 +147,30 @@ class CollectivesMixin(SqlBase):
                     can_post=decision.allowed, reason=decision.reason,
                 ))
             return result
+
+    def reach(self, slugs: Sequence[str]) -> int:
+        wanted = sorted({check_text("collectives", s) for s in slugs})
+        limit = self._settings.max_collectives_per_post
+        if len(wanted) > limit:
+            raise ValidationError(
+                f"collectives: {len(wanted)} given; the limit is {limit} per post.",
+                field="collectives", details={"limit": limit, "size": len(wanted)})
+        if not wanted:
+            return 0
+        c, m = t.collectives.c, t.members.c
+        mine = t.members.alias("mine")
+        # One query: the collectives where the user's own membership lets them share
+        # (the roles come from the permission rules), then everyone else in them, once.
+        query = (
+            sa.select(sa.func.count(sa.distinct(m.member_id)))
+            .select_from(t.members.join(t.collectives, c.id == m.collective_id)
+                         .join(mine, mine.c.collective_id == c.id))
+            .where(c.slug.in_(wanted), mine.c.member_id == self._user_id,
+                   mine.c.role.in_([r.value for r in permissions.SHARERS]),
+                   m.member_id != self._user_id)
+        )
+        with self._tx(read_only=True) as conn:
+            return int(conn.execute(query).scalar_one())
 
     def members(self, slug: str) -> list[Member]:
         with self._tx(read_only=True) as conn:

@@ -47,7 +47,11 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)  # the server turns it off (see begin_as)
+    # No liveness ping at each checkout (a round trip before every transaction, which
+    # the listing's first page paid; benchmarks/bench_listing.py): a pooled connection
+    # found dead by its transaction's first statement is replaced and that statement
+    # retried once (open_transaction).
+    kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
     return sa.create_engine(parsed, **kwargs)
@@ -75,7 +79,13 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # Straight to the driver: every transaction opens here, and SQLAlchemy's
+        # statement machinery costs several times this statement (see direct.py).
+        try:
+            conn.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except Exception as err:
+            conn._handle_dbapi_exception(err, statement, None, None, None)
 
     return engine
 

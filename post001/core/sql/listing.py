@@ -16,12 +16,15 @@ processing:
 
 Values bound into the statement go through the columns' own bind processors, so the
 comparisons see exactly what the general path writes.
+
+The statement's text and the shaping of its rows (which shares, in which order) live in
+post001/core/sql/listing_rows.py, shared with the CLI's lean path on a local SQLite file
+(post001/core/sql/quick_listing.py).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -29,16 +32,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from pydantic import TypeAdapter
 
-from post001.core import permissions
-from post001.core.models import PostStatus, PostSummary, ShareStatus
+from post001.core.models import PostStatus, PostSummary
 from post001.core.paging import Position
 from post001.core.sql import tables as t
-
-_POST_FIELDS = ("id", "author", "title", "subtitle", "status", "version", "updated_at",
-                "published_at", "publish_at", "word_count", "shares")
-_SHARE_FIELDS = ("collective_id", "collective", "collective_name", "status", "shared_by",
-                 "shared_at", "display_order", "decided_by", "decided_at",
-                 "rejection_reason")
+from post001.core.sql.engine import identity_params, identity_sql
+from post001.core.sql.listing_rows import listing_statement, row_fields
 
 
 class ListingReader:
@@ -50,58 +48,19 @@ class ListingReader:
             t.posts.c.updated_at.type._cached_bind_processor(dialect))
         self._sql: dict[tuple[bool, bool, bool], str] = {}
 
-    def _p(self, name: str) -> str:
-        return f":{name}" if self._sqlite else f"%({name})s"
-
     def _statement(self, status: bool, after: bool, limited: bool) -> str:
         key = (status, after, limited)
         sql = self._sql.get(key)
-        if sql is not None:
-            return sql
-        p = self._p
-        if self._sqlite:
-            shares = ("SELECT json_group_array(json_array(s.collective_id, c.slug, c.name, "
-                      "s.status, su.username, s.shared_at || '+00:00', s.display_order, "
-                      "du.username, s.decided_at || '+00:00', s.rejection_reason))")
-        else:
-            shares = ("SELECT json_agg(json_build_array(s.collective_id, c.slug, c.name, "
-                      "s.status, su.username, s.shared_at, s.display_order, du.username, "
-                      "s.decided_at, s.rejection_reason))")
-        where = [f"p.author_id = {p('author')}"]
-        if status:
-            where.append(f"p.status = {p('status')}")
-        if after:
-            # The bound on updated_at alone lets the index range start at the cursor;
-            # the OR settles ties on updated_at by id.
-            where.append(f"p.updated_at <= {p('at')} "
-                         f"AND (p.updated_at < {p('at')} OR p.id < {p('id')})")
-        # SQLite keeps UTC as naive text (tables.UTCDateTime): saying so in the text
-        # lets pydantic parse it straight to an aware time.
-        utc = (lambda c: f"{c} || '+00:00'") if self._sqlite else (lambda c: c)
-        sql = (
-            "SELECT p.id, u.username, p.title, p.subtitle, p.status, p.version, "
-            f"{utc('p.updated_at')}, {utc('p.published_at')}, {utc('p.publish_at')}, "
-            "p.word_count, "
-            f"({shares} FROM post_collectives s "
-            "JOIN collectives c ON c.id = s.collective_id "
-            "LEFT JOIN users su ON su.id = s.shared_by "
-            "LEFT JOIN users du ON du.id = s.decided_by "
-            "WHERE s.post_id = p.id) AS shares "
-            "FROM posts p JOIN users u ON u.id = p.author_id "
-            f"WHERE {' AND '.join(where)} "
-            "ORDER BY p.updated_at DESC, p.id DESC"
-            + (f" LIMIT {p('limit')}" if limited else "")
-        )
-        self._sql[key] = sql
+        if sql is None:
+            sql = self._sql[key] = listing_statement(sqlite=self._sqlite, status=status,
+                                                     after=after, limited=limited)
         return sql
 
     def _bind(self, process: Callable[[Any], Any] | None, value: Any) -> Any:
         return process(value) if process is not None else value
 
-    def read(self, conn: sa.Connection, author_id: UUID, *, status: PostStatus | None,
-             after: Position | None, limit: int | None) -> list[PostSummary]:
-        """The author's own posts, newest change first, from `after` on, at most `limit`
-        (all when None). Runs on `conn`, inside the caller's transaction."""
+    def _query(self, author_id: UUID, status: PostStatus | None, after: Position | None,
+               limit: int | None) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {"author": self._bind(self._bind_id, author_id)}
         if status is not None:
             params["status"] = PostStatus(status).value
@@ -110,7 +69,14 @@ class ListingReader:
             params["id"] = self._bind(self._bind_id, after.id)
         if limit is not None:
             params["limit"] = limit
-        sql = self._statement(status is not None, after is not None, limit is not None)
+        return self._statement(status is not None, after is not None,
+                               limit is not None), params
+
+    def read(self, conn: sa.Connection, author_id: UUID, *, status: PostStatus | None,
+             after: Position | None, limit: int | None) -> list[PostSummary]:
+        """The author's own posts, newest change first, from `after` on, at most `limit`
+        (all when None). Runs on `conn`, inside the caller's transaction."""
+        sql, params = self._query(author_id, status, after, limit)
         driver = conn.connection.dbapi_connection
         assert driver is not None
         cursor = driver.cursor()
@@ -119,6 +85,49 @@ class ListingReader:
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        return self._summaries(rows)
+
+    def read_alone(self, engine: sa.Engine, author_id: UUID, *,
+                   status: PostStatus | None, after: Position | None, limit: int | None
+                   ) -> list[PostSummary]:
+        """`read` in a PostgreSQL transaction of its own, acting as `author_id`, in one
+        round trip: BEGIN, the identity row-level security reads (engine.act_as), the
+        page and COMMIT go out together in psycopg's pipeline mode, where sending them
+        one by one costs four round trips against the bare query's one.
+
+        Pools are not pre-pinged (engine.make_engine): a pooled connection found dead
+        is invalidated, with the rest of the pool, and the read retried once on a new
+        one. It is a read, so the retry is safe."""
+        sql, params = self._query(author_id, status, after, limit)
+        identity = (identity_sql(engine).replace(":post001_uid", "%(post001_uid)s")
+                    .replace(":post001_role", "%(post001_role)s"))
+        who = identity_params(engine, author_id)
+        for attempt in (1, 2):
+            with engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                try:
+                    with driver.pipeline():
+                        first, page = driver.cursor(), driver.cursor()
+                        first.execute(identity, who)
+                        page.execute(sql, params)
+                        driver.commit()
+                    rows = page.fetchall()
+                except sa.exc.DBAPIError:
+                    raise
+                except Exception as err:
+                    try:
+                        # Wraps it as SQLAlchemy does (a dead connection invalidates the
+                        # pool) and raises.
+                        conn._handle_dbapi_exception(err, sql, params, None, None)
+                    except sa.exc.DBAPIError as wrapped:
+                        if attempt == 1 and wrapped.connection_invalidated:
+                            continue
+                        raise
+            return self._summaries(rows)
+        raise AssertionError("unreachable")
+
+    def _summaries(self, rows: Sequence[Any]) -> list[PostSummary]:
         summaries = _SUMMARIES.validate_python([self._fields(row) for row in rows])
         if not self._sqlite:
             for summary in summaries:
@@ -129,25 +138,12 @@ class ListingReader:
         return summaries
 
     def _fields(self, row: Any) -> dict[str, Any]:
-        fields = dict(zip(_POST_FIELDS, row, strict=True))
+        fields = row_fields(row)
         if not self._sqlite:
             # Aware times in the session's zone: shown in UTC, as tables.UTCDateTime does.
             for name in ("updated_at", "published_at", "publish_at"):
                 fields[name] = _utc(fields[name])
-        fields["title"] = fields["title"] or ""
-        fields["subtitle"] = fields["subtitle"] or ""
-        shares = fields["shares"]
-        fields["shares"] = self._shares(shares) if shares and shares != "[]" else []
         return fields
-
-    def _shares(self, value: Any) -> list[dict[str, Any]]:
-        items = json.loads(value) if isinstance(value, str) else value
-        shares = [dict(zip(_SHARE_FIELDS, item, strict=True)) for item in items]
-        # The listing is the author's own: every share of it is theirs to read.
-        shares = [s for s in shares if permissions.can_read_share(
-            is_author=True, status=ShareStatus(s["status"]), role=None, post_readable=True)]
-        shares.sort(key=lambda s: (s["display_order"], s["collective_name"]))
-        return shares
 
 
 def _utc(value: datetime | None) -> datetime | None:

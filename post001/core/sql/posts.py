@@ -30,7 +30,7 @@ from post001.core.models import (
     Revision,
     ShareStatus,
 )
-from post001.core.paging import check_limit, decode_cursor, encode_cursor
+from post001.core.paging import check_limit, cut_page, decode_cursor
 from post001.core.revisions import revisions_to_keep, should_prune
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
@@ -110,13 +110,18 @@ class PostsMixin(SqlBase):
                    status: PostStatus | None = None) -> PostPage:
         limit = check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
-        with self._tx(read_only=True) as conn:
-            items = self._listing.read(conn, self._user_id, status=status, after=after,
-                                       limit=limit + 1)
-        if len(items) <= limit:
-            return PostPage(items=items)
-        last = items[limit - 1]
-        return PostPage(items=items[:limit], next_cursor=encode_cursor(last.updated_at, last.id))
+        if self._pg and self._adopted is None:
+            # A transaction of its own, sent in one round trip (listing.read_alone).
+            with self._errors():
+                items = self._listing.read_alone(self._engine, self._user_id,
+                                                 status=status, after=after,
+                                                 limit=limit + 1)
+        else:
+            with self._tx(read_only=True) as conn:
+                items = self._listing.read(conn, self._user_id, status=status,
+                                           after=after, limit=limit + 1)
+        page, next_cursor = cut_page(items, limit)
+        return PostPage(items=page, next_cursor=next_cursor)
 
     def delete_post(self, post_id: UUID) -> None:
         with self._tx() as conn:

@@ -28,14 +28,19 @@ from post001.core.models import (
     ShareOutcome,
     ShareStatus,
 )
+from post001.core.sql import direct
 from post001.core.sql import rows as R
 from post001.core.sql import tables as t
 from post001.core.sql.base import (
+    _POST_BY_ID,
+    _POST_BY_ID_FOR_UPDATE,
     _SHARE_FIELDS_RESET,
+    _TARGETS,
     _UPDATE_DRAFT_SHARES,
     _UPDATE_POST,
     _UPDATE_SHARE,
     SqlBase,
+    _target_pairs,
 )
 
 
@@ -55,6 +60,20 @@ def due_posts(conn: sa.Connection, now: datetime) -> list[Any]:
         .where(t.posts.c.status == PostStatus.SCHEDULED.value,
                t.posts.c.publish_at <= now)
         .order_by(t.posts.c.publish_at)).all())
+
+
+#: What publishing sets on a share (status, who shared it and when, no decision yet).
+_SHARE_COLUMNS = ("status", "shared_at", "shared_by", *_SHARE_FIELDS_RESET)
+
+
+def _stored_share(row: Any, post: Any) -> Share:
+    """A share as stored, one that this publish left alone (a row of `_targets`)."""
+    return Share(collective_id=row.collective_id, collective=row.slug,
+                 collective_name=row.cname, status=ShareStatus(row.status),
+                 shared_by=post.author if row.shared_by == post.author_id else None,
+                 shared_at=row.shared_at, display_order=row.display_order,
+                 decided_by=row.decider, decided_at=row.decided_at,
+                 rejection_reason=row.rejection_reason)
 
 
 class PublishMixin(SqlBase):
@@ -123,23 +142,42 @@ class PublishMixin(SqlBase):
                             "post; use a new key.", field="idempotency_key")
                     replay = PublishResult.model_validate(stored.response)
                     return replay.model_copy(update={"replayed": True})
-            post = self._own_post(conn, post_id, lock=True)
-            result = self._publish_locked(conn, post, actor=self._user_id)
+            post, shares = self._own_post_locked(conn, post_id)
+            result = self._publish_locked(conn, post, actor=self._user_id, shares=shares)
             if idempotency_key is not None:
                 conn.execute(t.idempotency.insert().values(
                     user_id=self._user_id, key=idempotency_key, post_id=post_id,
                     response=result.model_dump(mode="json"), created_at=self._now()))
             return result
 
+    def _own_post_locked(self, conn: sa.Connection, post_id: UUID
+                         ) -> tuple[Any, list[tuple[Any, publishing.Target]] | None]:
+        """`_own_post(conn, post_id, lock=True)` and, when it is mine, its shares
+        (`_targets`), both asked at once (one round trip on PostgreSQL; direct.py); a
+        post that is missing or not mine takes the general path, which says which."""
+        q = (self._direct.get("post/lock", _POST_BY_ID_FOR_UPDATE) if self._pg
+             else self._direct.get("post", _POST_BY_ID))
+        with direct.pipeline(conn):
+            post = direct.start(conn, q, {"post_id": post_id})
+            targets = direct.start(conn, self._direct.get("targets", _TARGETS),
+                                   {"post_id": post_id, "as_user": self._user_id})
+        rows, shares = post.rows(), targets.rows()
+        if not rows or rows[0].author_id != self._user_id:
+            return self._own_post(conn, post_id, lock=True), None
+        return rows[0], _target_pairs(shares)
+
     def _publish_locked(self, conn: sa.Connection, post: Any, *, actor: UUID,
-                        via_scheduler: bool = False) -> PublishResult:
+                        via_scheduler: bool = False,
+                        shares: list[tuple[Any, publishing.Target]] | None = None
+                        ) -> PublishResult:
         """Publish (or schedule) a post whose row this transaction holds.
 
         A fixed number of statements whatever the number of collectives: read the
         shares once, update the post, one UPDATE per resulting share status, one
         multi-row audit INSERT; the answer is built from what was written."""
         now = self._now()
-        shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
+        if shares is None:
+            shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
         plan = self._plan(post, [target for _, target in shares])
         if not plan.can_publish:
             not_allowed = [e.collective for e in plan.errors if e.code == "not_allowed"]
@@ -165,6 +203,8 @@ class PublishMixin(SqlBase):
         extra = {"via": "scheduler"} if via_scheduler else {}
         changes: dict[str, Any] = {"version": post.version + 1, "updated_at": now}
         new_status: dict[UUID, ShareStatus] = {}
+        others: list[dict[str, Any]] = []
+        drafts: dict[str, Any] | None = None
         if scheduled:
             changes["status"] = PostStatus.SCHEDULED.value
             events.append({"action": "post.scheduled", "post_id": post.id,
@@ -194,30 +234,31 @@ class PublishMixin(SqlBase):
                 others = [{"b_post_id": post.id, "b_collective_id": cid,
                            "status": status.value, **shared}
                           for cid, status in new_status.items() if status is not common]
-                if others:
-                    conn.execute(_UPDATE_SHARE, others)
-                conn.execute(_UPDATE_DRAFT_SHARES,
-                             {"b_post_id": post.id, "status": common.value, **shared})
+                drafts = {"b_post_id": post.id, "status": common.value, **shared}
             events.extend({"action": "share.status_changed", "post_id": post.id,
                            "collective_id": cid, "old": {"status": "draft"},
                            "new": {"status": status.value, **extra}}
                           for cid, status in new_status.items())
-        conn.execute(_UPDATE_POST, {"b_post_id": post.id, **changes})
-        self._audit(conn, events, actor=actor)
+        columns = tuple(sorted(changes))
+        # Every write at once: one round trip on PostgreSQL (direct.pipeline).
+        with direct.pipeline(conn):
+            if others:
+                direct.run_many(conn, self._direct.get("share", _UPDATE_SHARE, _SHARE_COLUMNS),
+                                others)
+            if drafts is not None:
+                direct.run(conn, self._direct.get(
+                    "draft shares", _UPDATE_DRAFT_SHARES, _SHARE_COLUMNS), drafts)
+            direct.run(conn, self._direct.get(("post", columns), _UPDATE_POST, columns),
+                       {"b_post_id": post.id, **changes})
+            self._audit(conn, events, actor=actor)
         out_shares = [
             Share(collective_id=row.collective_id, collective=row.slug,
                   collective_name=row.cname, status=new_status[row.collective_id],
                   shared_by=post.author, shared_at=now, display_order=row.display_order)
-            if row.collective_id in new_status else
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
+            if row.collective_id in new_status else _stored_share(row, post)
             for row, _ in shares
         ]
-        out = R.to_post(SimpleNamespace(**{**post._mapping, **changes}), out_shares)
+        out = R.to_post(SimpleNamespace(**{**post._asdict(), **changes}), out_shares)
         return PublishResult(
             post=out,
             scheduled=scheduled,
@@ -227,15 +268,7 @@ class PublishMixin(SqlBase):
         )
 
     def _unchanged(self, post: Any, shares: list[Any]) -> PublishResult:
-        out_shares = [
-            Share(collective_id=row.collective_id, collective=row.slug,
-                  collective_name=row.cname, status=ShareStatus(row.status),
-                  shared_by=post.author if row.shared_by == post.author_id else None,
-                  shared_at=row.shared_at, display_order=row.display_order,
-                  decided_by=row.decider, decided_at=row.decided_at,
-                  rejection_reason=row.rejection_reason)
-            for row, _ in shares
-        ]
+        out_shares = [_stored_share(row, post) for row, _ in shares]
         return PublishResult(
             post=R.to_post(post, out_shares),
             scheduled=post.status == PostStatus.SCHEDULED,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-#: The newest migration in migrations/versions. A test keeps it equal to Alembic's head.
-HEAD_REVISION = "0013_server_defence"
-
+# The newest migration in migrations/versions, declared in post001/core/sql/head.py (which
+# imports nothing, for the CLI's lean listing); re-exported.
+from post001.core.sql.head import HEAD_REVISION as HEAD_REVISION
 
 #: Full-text search objects made by raw SQL in 0004_search, absent from tables.metadata:
 #: autogenerate must neither propose dropping them nor try to reflect SQLite's FTS tables.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path, Query, Response, status
+from pydantic import StringConstraints
 
 from post001.core.models import (
     Collective,
@@ -16,7 +17,7 @@ from post001.core.models import (
 )
 from post001.server.context import PageDep, StoreDep
 from post001.server.routers import api_router
-from post001.server.schemas import MemberAdd, RoleChange
+from post001.server.schemas import MemberAdd, Reach, RoleChange
 
 router = api_router("collectives")
 
@@ -35,6 +36,16 @@ def my_collectives(
     found = store.my_collectives(query, postable_only=postable_only, sort=sort,
                                  limit=page.end)
     return page.cut(found)
+
+
+@router.get("/reach", response_model=Reach)
+def reach(
+    store: StoreDep,
+    collective: Annotated[list[Annotated[str, StringConstraints(max_length=200)]],
+                          Query(max_length=1000)] = [],  # noqa: B006 - FastAPI copies it
+) -> Reach:
+    """The people a post shared to these collectives would reach (Store.reach)."""
+    return Reach(reach=store.reach(collective))
 
 
 @router.post("/collectives", response_model=Collective, status_code=status.HTTP_201_CREATED)

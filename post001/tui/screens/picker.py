@@ -86,6 +86,10 @@ class CollectivePicker(SizeClasses, BaseModal[list[str] | None]):
         self.maximum = 10
         self._request = 0
         self._shown_request = -1
+        self._preview = Text()
+        #: The collectives the shown reach was counted for, and the count (None: pending).
+        self._reach_for: list[str] | None = None
+        self._reach: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog wide picker"):
@@ -328,8 +332,35 @@ class CollectivePicker(SizeClasses, BaseModal[list[str] | None]):
         text.append(" · ")
         text.append(f"{counts[Outcome.NOT_ALLOWED]} not allowed",
                     style="red" if counts[Outcome.NOT_ALLOWED] else "")
-        text.append(f" · estimated reach {plan.reach:,}")
+        self._preview = text
+        reaching = sorted(p.collective for p in plan.collectives
+                          if p.outcome is not Outcome.NOT_ALLOWED)
+        if reaching != self._reach_for:
+            # Summing member counts would count someone in three collectives three
+            # times: the store counts distinct people, off the UI thread.
+            self._reach_for, self._reach = reaching, None
+            self._count_reach(reaching)
+        self._render_preview()
 
+    def _count_reach(self, slugs: list[str]) -> None:
+        if not slugs:
+            self._reach = 0
+            return
+
+        def counted(reach: int) -> None:
+            if slugs == self._reach_for:  # else a newer selection is being counted
+                self._reach = reach
+                self._render_preview()
+
+        self.call_store("counting the reach", lambda store: store.reach(slugs), counted,
+                        failed=lambda _error: None,  # the preview just shows no figure
+                        group="picker-reach", exclusive=True)
+
+    def _render_preview(self) -> None:
+        text = self._preview.copy()
+        if self._reach is not None:
+            text.append(f" · reaches {self._reach:,} "
+                        f"{'person' if self._reach == 1 else 'people'}")
         self.query_one("#picker-preview", Static).update(text)
 
     # --- leaving --------------------------------------------------------------------------
