@@ -125,17 +125,16 @@ def cheap_password_hashing() -> None:
     auth.use_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
 
 
-def make_test_app(pg_url: str, clock: Clock, *, scheduler: bool = False, **server: Any
-                  ) -> Any:
+def make_test_app(pg_url: str, clock: Clock, *, scheduler: bool = False,
+                  settings: Any = None, **server: Any) -> Any:
     from post001.server import create_app
     from post001.server.config import ServerSettings
 
     cheap_password_hashing()
     options: dict[str, Any] = {"allow_user_creation": True, "trust_client_clock": True,
                                "pool_size": 5, **server}
-    settings = ServerSettings(**options)
-    return create_app(database_url=pg_url, server=settings, clock=clock,
-                      scheduler=scheduler, migrate=False)
+    return create_app(settings, database_url=pg_url, server=ServerSettings(**options),
+                      clock=clock, scheduler=scheduler, migrate=False)
 
 
 def remote_store_factory(

@@ -283,3 +283,34 @@ def test_engine_urls_accept_common_spellings() -> None:
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
     assert sa.engine.make_url(normalize_url("postgres://u@h/d")).drivername == \
         "postgresql+psycopg"
+
+
+@pytest.mark.postgres
+def test_dead_pooled_connections_are_replaced_without_an_error(
+        pg_url: str, pg_admin: sa.Engine, clock: Any) -> None:
+    """No pre-ping on PostgreSQL: after the server dropped every connection (a restart,
+    an idle timeout), the next read or write finds its pooled connection dead on its
+    first statement and retries it once on a new one."""
+    alice = _team(pg_url, clock, collectives=1)
+    assert not alice._engine.pool._pre_ping  # type: ignore[attr-defined]
+    post = alice.create_post(PostCreate(title="t", content="body", collectives=["c0"]))
+    held = [alice._engine.connect() for _ in range(3)]  # several pooled connections
+    for conn in held:
+        conn.close()
+    database = sa.make_url(alice._engine.url).database
+
+    def kill_all() -> int:
+        with pg_admin.connect() as conn:
+            return int(conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}
+            ).scalar_one())
+
+    assert kill_all() >= 1
+    assert [p.id for p in alice.posts_page(50).items] == [post.id]
+    assert kill_all() >= 1
+    published = alice.publish(post.id)
+    assert published.post.status == "published"
+    assert kill_all() >= 1
+    assert alice.get_post(post.id).version == published.post.version
+    alice.close()

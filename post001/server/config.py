@@ -39,8 +39,9 @@ class ServerSettings(BaseSettings):
     signin_window_seconds: int = Field(default=900, ge=1)
     signin_backoff_max_seconds: int = Field(default=900, ge=1)
     #: Password verifications at once per process (argon2: 64 MiB each) and how long a
-    #: sign-in waits for one before 503 with Retry-After.
-    max_concurrent_verifications: int = Field(default=3, ge=1)
+    #: sign-in waits for one before 503 with Retry-After. Two per worker keeps a burst
+    #: of sign-ins on two workers within 300 MiB (docs/server.md, "Scaling").
+    max_concurrent_verifications: int = Field(default=2, ge=1)
     verification_wait_seconds: float = Field(default=2.0, ge=0)
     #: Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names
     #: the client; from anyone else the header is ignored.

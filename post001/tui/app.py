@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +45,28 @@ def _post001_commands() -> type[Provider]:
     from post001.tui.commands import Post001Commands
 
     return Post001Commands
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFacts:
+    """What the app learns from a store once it answers: its limits and switches."""
+
+    max_collectives: int
+    max_content: int
+    multi_collective: bool
+    autosave: bool
+    validation: bool
+    username: str
+
+    @classmethod
+    def learn(cls, store: Store) -> StoreFacts:
+        """Ask the store (a worker thread: a server may take its time)."""
+        flags = store.flags()
+        max_collectives, max_content = store.limits()
+        return cls(max_collectives=max_collectives, max_content=max_content,
+                   multi_collective=store.multi_collective(),
+                   autosave=flags.enable_enhanced_editor,
+                   validation=flags.enable_validation, username=store.me().username)
 
 
 class Post001App(TeamModeMixin, App[None]):
@@ -148,10 +171,7 @@ class Post001App(TeamModeMixin, App[None]):
             try:
                 store = self.store_factory()
                 self.watch_team_store(store)
-                flags = store.flags()
-                max_collectives, max_content = store.limits()
-                multi = store.multi_collective()
-                me = store.me()
+                facts = StoreFacts.learn(store)
             except Exception as exc:
                 err = exc if isinstance(exc, Post001Error) else DatabaseError(str(exc))
                 offline_user = self.team_opened_offline(store, err)
@@ -173,16 +193,19 @@ class Post001App(TeamModeMixin, App[None]):
                 if self._quitting:
                     return
                 continue
-            self.max_collectives = max_collectives if multi else 1
-            self.max_content = max_content
-            self.multi_collective = multi
-            self.autosave_enabled = flags.enable_enhanced_editor
-            self.validation_enabled = flags.enable_validation
-            self.username = me.username
+            self.apply_store_facts(facts)
             self.store = store
             self._store_ready.set()
             self.post_message(StoreOpened(store))
             return
+
+    def apply_store_facts(self, facts: StoreFacts) -> None:
+        self.max_collectives = facts.max_collectives if facts.multi_collective else 1
+        self.max_content = facts.max_content
+        self.multi_collective = facts.multi_collective
+        self.autosave_enabled = facts.autosave
+        self.validation_enabled = facts.validation
+        self.username = facts.username
 
     def count_recovered(self) -> int:
         """Count the drafts kept on this machine and tell the screens. Any thread."""

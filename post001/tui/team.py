@@ -234,6 +234,7 @@ class TeamModeMixin:
             self.team_pending = event.pending
             if back:
                 self._refresh_dashboard()  # opened (or went) offline: show the real list
+                self._relearn_store()  # opened offline, the app knew only the defaults
             status = SyncStatus(server="", username=None, online=event.online,
                                 pending=event.pending, stuck=event.stuck)
             quiet = event.pending == 0 and event.online is not False
@@ -252,6 +253,24 @@ class TeamModeMixin:
                        "is now a new draft.", title="Kept as a new draft", severity="warning")
         elif isinstance(event, EntrySent):
             self._refresh_dashboard()
+
+    def _relearn_store(self) -> None:
+        from post001.tui.app import StoreFacts
+
+        app = self._as_app()
+        store = app.store
+        if store is None:
+            return
+
+        def job() -> None:
+            try:
+                facts = StoreFacts.learn(store)
+            except Exception:  # gone again: the next return learns them
+                return
+            app.call_from_thread(app.apply_store_facts, facts)
+
+        app.run_worker(job, thread=True, group="store-facts", exclusive=True,
+                       exit_on_error=False)
 
     def _refresh_dashboard(self) -> None:
         from post001.tui.screens.dashboard import DashboardScreen

@@ -110,9 +110,16 @@ class PostsMixin(SqlBase):
                    status: PostStatus | None = None) -> PostPage:
         limit = check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
-        with self._tx(read_only=True) as conn:
-            items = self._listing.read(conn, self._user_id, status=status, after=after,
-                                       limit=limit + 1)
+        if self._pg and self._adopted is None:
+            # A transaction of its own, sent in one round trip (listing.read_alone).
+            with self._errors():
+                items = self._listing.read_alone(self._engine, self._user_id,
+                                                 status=status, after=after,
+                                                 limit=limit + 1)
+        else:
+            with self._tx(read_only=True) as conn:
+                items = self._listing.read(conn, self._user_id, status=status,
+                                           after=after, limit=limit + 1)
         page, next_cursor = cut_page(items, limit)
         return PostPage(items=page, next_cursor=next_cursor)
 

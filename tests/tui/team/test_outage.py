@@ -181,6 +181,28 @@ async def test_opening_while_the_server_is_away_writes_to_the_journal(team: Team
                        DEADLINE)
 
 
+@pytest.mark.server_settings(max_collectives_per_post=4, max_content_chars=5000)
+async def test_opened_offline_the_app_learns_the_servers_limits_when_it_answers(
+        team: Team) -> None:
+    """Opened offline, the app can only assume the default limits; once the server
+    answers, the picker's maximum and the editor's limit are the server's."""
+    from post001.core.limits import DEFAULT_CONTENT_MAX, DEFAULT_MAX_COLLECTIVES
+    from post001.core.session import check_sign_in
+
+    assert check_sign_in(team.proxy.url, token_file=team.token_file).ok  # remembered
+    team.proxy.go_down()
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None, DEADLINE)
+        assert str(app.sub_title).endswith(" · offline")
+        assert (app.max_collectives, app.max_content) == (DEFAULT_MAX_COLLECTIVES,
+                                                          DEFAULT_CONTENT_MAX)
+        team.proxy.come_back()
+        await wait_for(pilot, lambda: (app.max_collectives, app.max_content) == (4, 5000),
+                       DEADLINE)
+        assert app.username == "alice"
+
+
 async def test_a_machine_that_never_saw_the_server_answer_waits_for_it(team: Team) -> None:
     """Whose token it is was never confirmed here: nothing can be journalled for an
     unknown user, so the app says why and keeps trying until the server answers."""
@@ -196,4 +218,7 @@ async def test_a_machine_that_never_saw_the_server_answer_waits_for_it(team: Tea
         assert app.store is None and not isinstance(app.screen, SignInScreen)
         team.proxy.come_back()
         await wait_for(pilot, lambda: app.store is not None, DEADLINE)
-        assert app.sub_title == f"alice @ {host_port(team.proxy.url)}"
+        # The store is set on the opening worker's thread; the header follows when the app
+        # handles StoreOpened (post001/tui/app.py), a moment later under load.
+        await wait_for(pilot, lambda: app.sub_title == f"alice @ {host_port(team.proxy.url)}",
+                       DEADLINE)
