@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -58,6 +59,15 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def use_keyring() -> Iterator[Any]:
+    """`use_keyring(backend)` makes `backend` the keyring for this test and returns it
+    (tests/keyring_support.py has MemoryKeyring); the real one is back afterwards."""
+    from keyring_support import installed_keyrings
+
+    yield from installed_keyrings()
 
 
 def _pg_admin_engine() -> sa.Engine | None:

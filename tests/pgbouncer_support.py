@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from remote_support import free_port
+from subprocess_support import stop
 
 REQUIRE = os.environ.get("POST001_REQUIRE_PG") == "1"
 
@@ -102,12 +103,7 @@ ignore_startup_parameters = extra_float_digits,options
                 break
         yield url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _user_exists(name: str) -> bool:

@@ -190,8 +190,11 @@ def test_stats_from_the_audit_trail(db_url: str, clock: Any) -> None:
     assert later["published_posts"] == 0 and later["autosave"]["success_rate_percent"] is None
 
 
-def test_stats_bad_input(sqlite_url: str) -> None:
+def test_stats_bad_input(sqlite_url: str, tmp_path: Path) -> None:
     for since, words in (("yesterday", "not a date"), ("2999-01-01", "in the future"),
                          ("1900-01-01", "ten years")):
         error = invoke("--db", sqlite_url, "stats", "--since", since, code=1)["error"]
         assert error["field"] == "since" and words in error["message"]
+    missing = invoke("--db", f"sqlite:///{tmp_path / 'none.db'}", "stats", code=1)["error"]
+    assert missing["field"] == "db" and "no database" in missing["message"]
+    assert not (tmp_path / "none.db").exists()  # refused, not created empty

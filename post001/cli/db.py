@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from post001.cli.app import State, global_options, pass_state
 from post001.cli.output import emit, redact_url, table
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 @click.group("db")
@@ -44,6 +49,25 @@ def _sqlite_file_missing(url: str) -> bool:
         return False
     database = parsed.database or ""
     return database not in ("", ":memory:") and not Path(database).expanduser().exists()
+
+
+@contextlib.contextmanager
+def existing_database(state: State) -> Iterator[sa.Engine]:
+    """An engine on the --db database, for the operator commands that read or change
+    what is already there (db downgrade, stats, flags --user, rollout preview); disposed
+    afterwards. A server URL is refused, and so is a SQLite file that does not exist:
+    opening it would create an empty database and the command would report on nothing."""
+    from post001.core.errors import ValidationError
+    from post001.core.sql.engine import make_engine
+
+    url = _database_url(state)
+    if _sqlite_file_missing(url):
+        raise ValidationError(f"There is no database at {redact_url(url)}.", field="db")
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @db_group.command("upgrade")
@@ -115,15 +139,10 @@ def db_downgrade(state: State, revision: str, force: bool) -> None:
       post001 --db postgresql://me@localhost/post001 db downgrade 0001_legacy --force
     """
     from post001.core.errors import ValidationError
-    from post001.core.sql.engine import make_engine
     from post001.core.sql.schema import current_revision, downgrade, downgrade_plan
 
-    url = _database_url(state)
-    where = redact_url(url)
-    if _sqlite_file_missing(url):
-        raise ValidationError(f"There is no database at {where}.", field="db")
-    engine = make_engine(url)
-    try:
+    where = redact_url(_database_url(state))
+    with existing_database(state) as engine:
         try:
             steps = downgrade_plan(engine, revision)
         except ValueError as exc:
@@ -145,8 +164,6 @@ def db_downgrade(state: State, revision: str, force: bool) -> None:
         if steps:
             downgrade(engine, revision, force=force)
         after = current_revision(engine)
-    finally:
-        engine.dispose()
 
     def human() -> None:
         if not steps:

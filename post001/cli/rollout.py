@@ -8,7 +8,7 @@ from uuid import UUID
 import click
 
 from post001.cli.app import State, global_options, pass_state
-from post001.cli.output import emit, redact_url, table
+from post001.cli.output import emit, table
 
 
 def load_flags() -> tuple[Any, dict[str, str]]:
@@ -44,21 +44,12 @@ def _users(state: State) -> list[tuple[UUID, str]]:
     """Every user of the database (id, username): read directly, creating nothing."""
     import sqlalchemy as sa
 
-    from post001.cli.db import _database_url, _sqlite_file_missing
-    from post001.core.errors import ValidationError
+    from post001.cli.db import existing_database
     from post001.core.sql import tables as t
-    from post001.core.sql.engine import make_engine
 
-    url = _database_url(state)
-    if _sqlite_file_missing(url):
-        raise ValidationError(f"There is no database at {redact_url(url)}.", field="db")
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(t.users.c.id, t.users.c.username)
-                                .order_by(t.users.c.username)).all()
-    finally:
-        engine.dispose()
+    with existing_database(state) as engine, engine.connect() as conn:
+        rows = conn.execute(sa.select(t.users.c.id, t.users.c.username)
+                            .order_by(t.users.c.username)).all()
     return [(r.id, r.username) for r in rows]
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from post001.cli.app import State, global_options, pass_state
-from post001.cli.output import emit, redact_url, table
+from post001.cli.output import emit, table
 
 DEFAULT_DAYS = 30
 
@@ -54,19 +54,14 @@ def stats_command(state: State, since: str | None) -> None:
       post001 stats
       post001 --db postgresql://me@localhost/post001 stats --since 2026-01-05 --json
     """
-    from post001.cli.db import _database_url, _sqlite_file_missing
+    from post001.cli.db import existing_database
     from post001.core.errors import ValidationError
-    from post001.core.sql.engine import make_engine
     from post001.core.sql.schema import HEAD_REVISION, current_revision
     from post001.core.stats import adoption
 
     now = datetime.now(UTC)
     start = parse_since(since, now)
-    url = _database_url(state)
-    if _sqlite_file_missing(url):
-        raise ValidationError(f"There is no database at {redact_url(url)}.", field="db")
-    engine = make_engine(url)
-    try:
+    with existing_database(state) as engine:
         revision = current_revision(engine)
         if revision != HEAD_REVISION:
             raise ValidationError(
@@ -74,8 +69,6 @@ def stats_command(state: State, since: str | None) -> None:
                 f"{HEAD_REVISION}.", field="db", actions=["Run `post001 db upgrade`."])
         with engine.connect() as conn:
             data = adoption(conn, start, now)
-    finally:
-        engine.dispose()
 
     def human() -> None:
         click.echo(f"From {start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC: "

@@ -22,29 +22,29 @@ draft under its client-made id. Rules that keep the writer's words safe:
   that user on that server and go out when they sign in there again.
 
 A background `Replayer` (started unless `replay_every=None`) replays within a couple of
-seconds of the server answering again; `sync()` replays now.
+seconds of the server answering again; `sync()` replays now. The replay pass itself, and
+the lock that keeps it to one replayer a journal, are in post001/core/journal_replay.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from post001.core import journal as J
 from post001.core.errors import (
     ConflictError,
     NetworkError,
-    NotFoundError,
-    PermissionDenied,
     Post001Error,
 )
+from post001.core.journal_replay import ReplayPass, replay_lock
 from post001.core.models import (
     Post,
     PostCreate,
@@ -57,10 +57,8 @@ from post001.core.models import (
 from post001.core.remote import RemoteStore
 from post001.core.sync import (
     REPLAY_INTERVAL,
-    EntrySent,
     Listener,
     PendingChanged,
-    PostRecreated,
     Replayer,
     Resolution,
     SyncConflict,
@@ -74,6 +72,8 @@ from post001.core.sync import (
 from post001.core.text import post_slug
 
 __all__ = ["OfflineStore", "QueuedPublish"]
+
+T = TypeVar("T")
 
 
 class QueuedPublish:
@@ -226,53 +226,67 @@ class OfflineStore(RemoteStore):
         data = data or PostCreate()
         if data.id is None:
             data = data.model_copy(update={"id": uuid.uuid4()})
-        assert data.id is not None
-        if self._try_server():
-            try:
-                post = super().create_post(data)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                self._known[post.id] = post
-                return post
-        payload = data.model_dump(mode="json", exclude_unset=True)
-        payload["id"] = str(data.id)
-        self.journal().append("create", data.id, str(data.id), payload)
-        self._announce()
-        post = self._offline_post(data)
+        # A new post has nothing in the journal to wait behind, so no `behind`.
+        post = self._online_first(partial(super().create_post, data),
+                                  partial(self._keep_create, data))
         self._known[post.id] = post
         return post
 
     def save_draft(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                    save_id: UUID | None = None) -> int:
         save_id = save_id or uuid.uuid4()
-        if self._try_server() and not self._waiting(post_id):
-            try:
-                version = super().save_draft(post_id, changes,
-                                             expected_version=expected_version,
-                                             save_id=save_id)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                return version
-        return self._keep_save(post_id, changes, expected_version, save_id)
+        return self._online_first(
+            partial(super().save_draft, post_id, changes, expected_version=expected_version,
+                    save_id=save_id),
+            partial(self._keep_save, post_id, changes, expected_version, save_id),
+            behind=post_id)
 
     def update_post(self, post_id: UUID, changes: PostUpdate, *, expected_version: int,
                     save_id: UUID | None = None) -> Post:
         save_id = save_id or uuid.uuid4()
-        if self._try_server() and not self._waiting(post_id):
+        update = partial(super().update_post, post_id, changes,
+                         expected_version=expected_version, save_id=save_id)
+        return self._online_first(
+            lambda: self._remember(update()),
+            partial(self._keep_update, post_id, changes, expected_version, save_id),
+            behind=post_id)
+
+    def _online_first(self, send: Callable[[], T], keep: Callable[[], T], *,
+                      behind: UUID | None = None) -> T:
+        """`send` the write to the server; where it cannot go there, `keep` it in the
+        journal instead. Every write that may be kept goes through here, so they all
+        follow the same rules:
+
+        - straight to the journal, without trying, while the replayer watches a server
+          known to be down (`_try_server`), and while post `behind` has entries waiting:
+          a write must never overtake the ones before it;
+        - only a NetworkError means "not sent": it marks the store offline and the write
+          is kept. Any other error (a conflict, a refusal) is the server's answer: it
+          goes to the caller as a RemoteStore would raise it."""
+        if self._try_server() and (behind is None or not self._waiting(behind)):
             try:
-                post = super().update_post(post_id, changes,
-                                           expected_version=expected_version,
-                                           save_id=save_id)
+                result = send()
             except NetworkError:
                 self._set_online(False)
             else:
                 self._set_online(True)
-                self._known[post.id] = post
-                return post
+                return result
+        return keep()
+
+    def _remember(self, post: Post) -> Post:
+        self._known[post.id] = post
+        return post
+
+    def _keep_create(self, data: PostCreate) -> Post:
+        assert data.id is not None
+        payload = data.model_dump(mode="json", exclude_unset=True)
+        payload["id"] = str(data.id)
+        self.journal().append("create", data.id, str(data.id), payload)
+        self._announce()
+        return self._offline_post(data)
+
+    def _keep_update(self, post_id: UUID, changes: PostUpdate, expected_version: int,
+                     save_id: UUID) -> Post:
         if post_id not in self._known and not self._waiting(post_id):
             raise NetworkError(f"cannot reach the post001 server at {self.base_url}, and "
                                "this post is not known on this machine; nothing was saved.")
@@ -354,14 +368,12 @@ class OfflineStore(RemoteStore):
         keep the publish in the journal, after the post's pending saves, to fire once
         under `idempotency_key` when the server answers again."""
         key = idempotency_key or f"queued-{uuid.uuid4()}"
-        if self._try_server() and not self._waiting(post_id):
-            try:
-                result = super().publish(post_id, idempotency_key=key)
-            except NetworkError:
-                self._set_online(False)
-            else:
-                self._set_online(True)
-                return result
+        now: Callable[[], PublishResult | QueuedPublish] = partial(
+            super().publish, post_id, idempotency_key=key)
+        return self._online_first(now, partial(self._keep_publish, post_id, key),
+                                  behind=post_id)
+
+    def _keep_publish(self, post_id: UUID, key: str) -> QueuedPublish:
         self.journal().append("publish", post_id, key, {})
         self._announce()
         return QueuedPublish(post_id, key)
@@ -441,7 +453,7 @@ class OfflineStore(RemoteStore):
     def sync(self) -> SyncReport:
         """Send what waits in the journal, in order; see the module docstring."""
         report = SyncReport()
-        with self._replay_guard() as mine:
+        with replay_lock(self.journal_path, self._replay_lock) as mine:
             if not mine:
                 report.busy = True
             else:
@@ -454,142 +466,11 @@ class OfflineStore(RemoteStore):
         self._emit(PendingChanged(pending, stuck, self._online))
         return report
 
-    @contextlib.contextmanager
-    def _replay_guard(self) -> Iterator[bool]:
-        """One replayer per journal: this thread against others in the process, and a
-        lock file against other processes (the app and `post001 sync` at once)."""
-        if not self._replay_lock.acquire(timeout=30):
-            yield False
-            return
-        try:
-            lock_path = self.journal_path.with_name(self.journal_path.name + ".replay")
-            self.journal_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                import fcntl
-
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    yield False
-                    return
-                try:
-                    yield True
-                finally:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
-        finally:
-            self._replay_lock.release()
-
     def _replay(self, report: SyncReport) -> None:
-        journal = self.journal()
-        entries = journal.entries()
-        blocked = {e.post_id for e in entries if e.state == "stuck"}
-        skip: set[int] = set()
-        for entry in entries:
-            if entry.post_id in blocked or entry.seq in skip or self._closed:
-                continue
-            try:
-                version = self._send(entry, report)
-            except NetworkError as err:
-                self._set_online(False)
-                report.error = err.message
-                return
-            except PermissionDenied as err:
-                if err.details.get("status") == 401:
-                    report.error = err.message  # signed out or revoked: keep everything
-                    self._set_online(True)
-                    return
-                self._stop_post(entry, err, report, blocked)
-            except ConflictError as err:
-                if entry.kind != "save" or err.current_version == 0:
-                    self._stop_post(entry, err, report, blocked)
-                    continue
-                try:
-                    theirs = RemoteStore.get_post(self, entry.post_id)
-                except NetworkError as net:
-                    self._set_online(False)
-                    report.error = net.message
-                    return
-                rest = [e for e in journal.entries(entry.post_id) if e.seq >= entry.seq]
-                mine = combined_changes(rest) or PostUpdate()
-                if _already_there(mine, theirs):
-                    # The server has exactly the writer's text: these saves were applied
-                    # (an acknowledgement lost here, or another replayer was quicker).
-                    # Queued publishes of the post still go out.
-                    applied = [e.seq for e in rest if e.kind != "publish"]
-                    journal.remove_many(applied)
-                    skip.update(applied)
-                    report.sent += len(applied)
-                    continue
-                conflict = SyncConflict(entry.post_id, mine, theirs, entry.base_version)
-                journal.mark_stuck(entry.seq, {**err.to_dict(), "kind": "conflict"})
-                blocked.add(entry.post_id)
-                report.conflicts.append(conflict)
-                self._emit(conflict)
-            except NotFoundError as err:
-                if entry.kind == "save" and err.collective is None:
-                    self._recreate(entry, report, blocked)
-                else:
-                    self._stop_post(entry, err, report, blocked)
-            except Post001Error as err:
-                self._stop_post(entry, err, report, blocked)
-            else:
-                self._set_online(True)
-                journal.remove(entry.seq)
-                report.sent += 1
-                self._emit(EntrySent(entry.post_id, entry.kind, version))
-
-    def _send(self, entry: J.Entry, report: SyncReport) -> int | None:
-        if entry.kind == "create":
-            post = RemoteStore.create_post(self, PostCreate.model_validate(entry.payload))
-            self._known[post.id] = post
-            report.created.append(post.id)
-            return post.version
-        if entry.kind == "save":
-            assert entry.base_version is not None
-            return RemoteStore.save_draft(self, entry.post_id,
-                                          PostUpdate.model_validate(entry.payload),
-                                          expected_version=entry.base_version,
-                                          save_id=UUID(entry.write_id))
-        result = RemoteStore.publish(self, entry.post_id, idempotency_key=entry.write_id)
-        self._known[entry.post_id] = result.post
-        report.published.append(entry.post_id)
-        return result.post.version
-
-    def _stop_post(self, entry: J.Entry, err: Post001Error, report: SyncReport,
-                   blocked: set[UUID]) -> None:
-        journal = self.journal()
-        journal.mark_stuck(entry.seq, {**err.to_dict(), "kind": "failed"})
-        blocked.add(entry.post_id)
-        mine = combined_changes([e for e in journal.entries(entry.post_id)
-                                 if e.seq >= entry.seq])
-        failed = SyncFailed(entry.post_id, entry.kind, err, mine)
-        report.failed.append(failed)
-        self._emit(failed)
-
-    def _recreate(self, entry: J.Entry, report: SyncReport, blocked: set[UUID]) -> None:
-        """The server has no such post any more: the writer's pending text becomes a new
-        draft (in one journal transaction: its saves out, the create in)."""
-        journal = self.journal()
-        entries = journal.entries(entry.post_id)
-        new_id = uuid.uuid4()
-        base = self._known.get(entry.post_id)
-        known = (PostUpdate.model_validate(base.fields().model_dump(exclude={"publish_at"}))
-                 if base else None)
-        changes = combined_changes(entries)
-        merged = {**(known.model_dump(exclude_unset=True) if known else {}),
-                  **(changes.model_dump(exclude_unset=True) if changes else {})}
-        draft = as_new_draft(PostUpdate.model_validate(merged), new_id)
-        payload = draft.model_dump(mode="json", exclude_unset=True)
-        payload["id"] = str(new_id)
-        journal.replace([e.seq for e in entries], [("create", new_id, str(new_id), payload,
-                                                    None)])
-        blocked.add(entry.post_id)
-        event = PostRecreated(entry.post_id, new_id)
-        report.recreated.append(event)
-        self._emit(event)
+        """One pass over the journal (post001/core/journal_replay.py); the pass reports
+        through this store, so its status and listeners see every entry sent."""
+        ReplayPass(self, self.journal(), self._known, set_online=self._set_online,
+                   emit=self._emit, closed=lambda: self._closed).run(report)
 
     def conflicts(self) -> list[SyncConflict | SyncFailed]:
         """The posts whose replay waits for the writer, with both texts (asks the server
@@ -650,11 +531,3 @@ class OfflineStore(RemoteStore):
                 self._journal = None
         super().close()
 
-
-def _already_there(mine: PostUpdate, theirs: Post) -> bool:
-    """True when every field the writer changed already has their value on the server."""
-    changed = mine.model_dump(exclude_unset=True)
-    if not changed:
-        return False
-    current = theirs.model_dump()
-    return all(current.get(field) == value for field, value in changed.items())

@@ -5,14 +5,12 @@ tests/server/test_team_cli.py.)"""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import keyring
 import pytest
 from click.testing import CliRunner
+from keyring_support import MemoryKeyring
 from remote_support import live_server, make_test_app
-from test_credentials import MemoryKeyring
 
 from post001.cli.main import cli
 from post001.core.servers import name_for
@@ -21,12 +19,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    original = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(original)
+def memory_keyring(use_keyring: Any) -> MemoryKeyring:
+    backend: MemoryKeyring = use_keyring(MemoryKeyring())
+    return backend
 
 
 def _run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
@@ -129,33 +124,10 @@ def test_serve_help_lists_the_options() -> None:
 
 def test_serve_with_two_workers(pg_url: str) -> None:
     """`post001 serve --workers 2` in a subprocess: both workers answer and schedule."""
-    import subprocess
-    import sys
-    import time
-
     import httpx
-    from remote_support import free_port
+    from subprocess_support import post001_serve
 
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "post001.cli.main", "serve", "--workers", "2", "--port",
-         str(port), "--db", pg_url, "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        body = None
-        while time.monotonic() < deadline:
-            try:
-                body = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert body is not None and body["status"] == "ok"
-        assert body["row_level_security"] is True
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with post001_serve("--workers", "2", "--db", pg_url) as served:
+        body = httpx.get(f"{served.url}/api/health", timeout=2).json()
+    assert body["status"] == "ok"
+    assert body["row_level_security"] is True

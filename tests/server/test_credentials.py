@@ -7,40 +7,18 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import KeyringLocked
+from keyring_support import MemoryKeyring
 
 from post001.core import credentials
 from post001.core.errors import ValidationError
 
 URL = "http://Server.Example:8000/"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LockedKeyring(MemoryKeyring):
@@ -60,22 +38,9 @@ class HangingKeyring(MemoryKeyring):
         self.release.wait(30)
         return None
 
+    def let_go(self) -> None:
+        self.release.set()  # the abandoned worker thread finishes
 
-@pytest.fixture
-def use_keyring() -> Iterator[Any]:
-    original = keyring.get_keyring()
-    installed: list[Any] = []
-
-    def install(backend: Any) -> Any:
-        keyring.set_keyring(backend)
-        installed.append(backend)
-        return backend
-
-    yield install
-    for backend in installed:
-        if isinstance(backend, HangingKeyring):
-            backend.release.set()  # let the abandoned worker thread finish
-    keyring.set_keyring(original)
 
 
 def test_one_entry_per_server(use_keyring: Any) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import sqlalchemy as sa
 from inprocess_app import app_client
 from prometheus_client.parser import text_string_to_metric_families
 from remote_support import free_port
+from subprocess_support import post001_serve
 
 from post001.server import metrics
 from post001.server.config import ServerSettings
@@ -147,15 +145,10 @@ def test_database_connection_failures_are_counted() -> None:
 def test_several_workers_add_up(tmp_path: Path) -> None:
     """`post001 serve --workers 2`: whichever worker answers /metrics reports every
     worker's requests."""
-    port = free_port()
     env = {**os.environ, "POST001_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "post001.cli.main", "serve", "--workers", "2", "--port",
-         str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with post001_serve("--workers", "2", env=env) as served:
+        base, server = served.url, served.process
         deadline = time.monotonic() + 60
         workers = 0.0
         while time.monotonic() < deadline and workers < 2:
@@ -173,9 +166,6 @@ def test_several_workers_add_up(tmp_path: Path) -> None:
                         method="GET", route="/api/health", status="200") for _ in range(6)}
         assert totals == {first + 40}  # every scrape, whichever worker answers it
         assert len(pids) >= 2
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(30)
 
 
 def _metric_files(parent: int) -> list[Path]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import keyring
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
@@ -31,11 +30,8 @@ def run(*args: str, input: str | None = None, env: dict[str, str] | None = None)
 
 
 @pytest.fixture
-def no_keyring() -> Iterator[None]:
-    original = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(original)
+def no_keyring(use_keyring: Any) -> None:
+    use_keyring(fail.Keyring())
 
 
 @pytest.fixture

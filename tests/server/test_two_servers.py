@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from remote_support import cheap_password_hashing, ensure_user, free_port
+from remote_support import cheap_password_hashing, ensure_user
+from subprocess_support import post001_serve
 
 from post001.core.clock import utcnow
 from post001.core.models import CollectiveCreate, PostCreate
@@ -29,38 +28,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 @contextlib.contextmanager
 def serve(pg_url: str, **env: str) -> Iterator[str]:
     """A real `post001 serve` process on a free loopback port, its scheduler running."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "post001.cli.main", "serve", "--port", str(port),
-         "--db", pg_url, "--log-level", "warning"],
-        env={**os.environ, "POST001_SCHEDULER_INTERVAL": "0.2",
-             "POST001_SERVER_POOL_SIZE": "3", **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # until it answers its health check
-            if process.poll() is not None:
-                raise RuntimeError(f"serve exited: {process.stderr.read().decode()[-2000:]}"
-                                   if process.stderr else "serve exited")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("serve did not answer within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+    with post001_serve("--db", pg_url, env={
+            **os.environ, "POST001_SCHEDULER_INTERVAL": "0.2",
+            "POST001_SERVER_POOL_SIZE": "3", **env}) as served:
+        yield served.url
 
 
 def test_two_servers_publish_each_due_post_once(pg_url: str, admin: sa.Engine) -> None:

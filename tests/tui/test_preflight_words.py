@@ -36,7 +36,8 @@ async def test_review_is_a_note_not_a_problem(make_app: Any, world: Any,
         assert shown(app, "problems") == "" and shown(app, "problems-title") == ""
         assert "ML Digest" in shown(app, "notes") and "review" in shown(app, "notes")
         verdict = shown(app, "verdict")
-        assert verdict.startswith("Ready to publish: 1 publishes · 1 goes to review")
+        assert verdict.startswith(
+            "Ready: it publishes in 1 collective and goes to review in 1 collective.")
         for button in ("publish", "collectives", "back"):  # all on screen at 80x24
             region = app.screen.query_one(f"#{button}").region
             assert region.height > 0 and region.bottom <= 23 and region.right <= 80

@@ -101,6 +101,17 @@ _UPDATE_DRAFT_SHARES = t.shares.update().where(
     t.shares.c.status == ShareStatus.DRAFT.value)
 
 
+def _target_pairs(rows: Sequence[Any]) -> list[tuple[Any, publishing.Target]]:
+    """Rows of the targets query with what the publishing rules need of each."""
+    return [
+            (r, publishing.Target(slug=r.slug, name=r.cname,
+                                  role=Role(r.role) if r.role else None,
+                                  require_approval=bool(r.require_approval),
+                                  member_count=int(r.member_count)))
+            for r in rows
+        ]
+
+
 def _new_id() -> UUID:
     return uuid.uuid4()
 
@@ -312,14 +323,7 @@ class SqlBase(Store):
         in each collective. Member counts only when the caller needs the reach."""
         q = (self._direct.get("targets+counts", _TARGETS_WITH_COUNTS) if counts
              else self._direct.get("targets", _TARGETS))
-        rows = direct.run(conn, q, {"post_id": post_id, "as_user": as_user})
-        return [
-            (r, publishing.Target(slug=r.slug, name=r.cname,
-                                  role=Role(r.role) if r.role else None,
-                                  require_approval=bool(r.require_approval),
-                                  member_count=int(r.member_count)))
-            for r in rows
-        ]
+        return _target_pairs(direct.run(conn, q, {"post_id": post_id, "as_user": as_user}))
 
     def _resolve(self, conn: sa.Connection, slugs: Sequence[str]) -> dict[str, Any]:
         """slug -> collective row with my role; unknown or not-mine slugs are errors."""

@@ -19,9 +19,10 @@ security or savepoints changes. What stays the same as SQLAlchemy's own executio
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,21 +106,69 @@ def statements(dialect: sa.Dialect) -> Statements:
     return found
 
 
+@contextlib.contextmanager
+def pipeline(conn: sa.Connection) -> Iterator[None]:
+    """On PostgreSQL, the statements started in this block go to the server together
+    and are answered together (psycopg's pipeline mode): one round trip where one by
+    one they cost one each. Rows of a `start`ed SELECT are read after the block. Errors
+    surface at the block's end, as SQLAlchemy's exceptions. Elsewhere a plain block."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.pipeline():
+            yield
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception as err:
+        conn._handle_dbapi_exception(err, None, None, None, None)
+
+
+class Pending:
+    """A statement sent whose rows are read later (after a `pipeline` block)."""
+
+    __slots__ = ("_conn", "_cursor", "_prepared")
+
+    def __init__(self, conn: sa.Connection, cursor: Any, prepared: Prepared) -> None:
+        self._conn, self._cursor, self._prepared = conn, cursor, prepared
+
+    def rows(self) -> list[Any]:
+        cursor = self._cursor
+        try:
+            fetched = cursor.fetchall()
+        except BaseException as err:
+            cursor.close()
+            self._conn._handle_dbapi_exception(err, self._prepared.sql, None, cursor, None)
+        cursor.close()
+        return _rows(self._prepared, fetched)
+
+
+def start(conn: sa.Connection, prepared: Prepared, values: dict[str, Any] | None = None
+          ) -> Pending:
+    """Send a SELECT (or a statement with RETURNING) now, read its rows later."""
+    cursor = _send(conn, prepared, prepared.params(values or {}), many=False)
+    return Pending(conn, cursor, prepared)
+
+
 def run(conn: sa.Connection, prepared: Prepared, values: dict[str, Any] | None = None
         ) -> list[Any]:
     """Execute on `conn`'s driver connection; the rows (named tuples) of a SELECT or a
-    RETURNING, else []."""
-    params = prepared.params(values or {})
-    return _execute(conn, prepared, params, many=False)
+    RETURNING, else []. In a `pipeline` block, use `start` for rows."""
+    cursor = _send(conn, prepared, prepared.params(values or {}), many=False)
+    if cursor.description is None:
+        cursor.close()
+        return []
+    return Pending(conn, cursor, prepared).rows()
 
 
 def run_many(conn: sa.Connection, prepared: Prepared, rows: list[dict[str, Any]]) -> None:
     """One executemany (psycopg pipelines it) for several parameter sets."""
-    _execute(conn, prepared, [prepared.params(r) for r in rows], many=True)
+    _send(conn, prepared, [prepared.params(r) for r in rows], many=True).close()
 
 
-def _execute(conn: sa.Connection, prepared: Prepared, params: Any, *, many: bool
-             ) -> list[Any]:
+def _send(conn: sa.Connection, prepared: Prepared, params: Any, *, many: bool) -> Any:
     sql = prepared.sql
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
@@ -135,13 +184,13 @@ def _execute(conn: sa.Connection, prepared: Prepared, params: Any, *, many: bool
             cursor.execute(sql, params)
         if events:
             conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, many)
-        if cursor.description is None:
-            return []
-        fetched = cursor.fetchall()
     except BaseException as err:
         cursor.close()
         conn._handle_dbapi_exception(err, sql, params, cursor, None)
-    cursor.close()
+    return cursor
+
+
+def _rows(prepared: Prepared, fetched: list[Any]) -> list[Any]:
     make, processors = prepared.row._make, prepared.results
     if not any(processors):
         return [make(r) for r in fetched]

@@ -35,10 +35,12 @@ from post001.core.sql.base import (
     _POST_BY_ID,
     _POST_BY_ID_FOR_UPDATE,
     _SHARE_FIELDS_RESET,
+    _TARGETS,
     _UPDATE_DRAFT_SHARES,
     _UPDATE_POST,
     _UPDATE_SHARE,
     SqlBase,
+    _target_pairs,
 )
 
 
@@ -140,33 +142,42 @@ class PublishMixin(SqlBase):
                             "post; use a new key.", field="idempotency_key")
                     replay = PublishResult.model_validate(stored.response)
                     return replay.model_copy(update={"replayed": True})
-            post = self._own_post_locked(conn, post_id)
-            result = self._publish_locked(conn, post, actor=self._user_id)
+            post, shares = self._own_post_locked(conn, post_id)
+            result = self._publish_locked(conn, post, actor=self._user_id, shares=shares)
             if idempotency_key is not None:
                 conn.execute(t.idempotency.insert().values(
                     user_id=self._user_id, key=idempotency_key, post_id=post_id,
                     response=result.model_dump(mode="json"), created_at=self._now()))
             return result
 
-    def _own_post_locked(self, conn: sa.Connection, post_id: UUID) -> Any:
-        """`_own_post(conn, post_id, lock=True)` on the driver (see direct.py); a post
-        that is missing or not mine takes the general path, which says which."""
+    def _own_post_locked(self, conn: sa.Connection, post_id: UUID
+                         ) -> tuple[Any, list[tuple[Any, publishing.Target]] | None]:
+        """`_own_post(conn, post_id, lock=True)` and, when it is mine, its shares
+        (`_targets`), both asked at once (one round trip on PostgreSQL; direct.py); a
+        post that is missing or not mine takes the general path, which says which."""
         q = (self._direct.get("post/lock", _POST_BY_ID_FOR_UPDATE) if self._pg
              else self._direct.get("post", _POST_BY_ID))
-        rows = direct.run(conn, q, {"post_id": post_id})
+        with direct.pipeline(conn):
+            post = direct.start(conn, q, {"post_id": post_id})
+            targets = direct.start(conn, self._direct.get("targets", _TARGETS),
+                                   {"post_id": post_id, "as_user": self._user_id})
+        rows, shares = post.rows(), targets.rows()
         if not rows or rows[0].author_id != self._user_id:
-            return self._own_post(conn, post_id, lock=True)
-        return rows[0]
+            return self._own_post(conn, post_id, lock=True), None
+        return rows[0], _target_pairs(shares)
 
     def _publish_locked(self, conn: sa.Connection, post: Any, *, actor: UUID,
-                        via_scheduler: bool = False) -> PublishResult:
+                        via_scheduler: bool = False,
+                        shares: list[tuple[Any, publishing.Target]] | None = None
+                        ) -> PublishResult:
         """Publish (or schedule) a post whose row this transaction holds.
 
         A fixed number of statements whatever the number of collectives: read the
         shares once, update the post, one UPDATE per resulting share status, one
         multi-row audit INSERT; the answer is built from what was written."""
         now = self._now()
-        shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
+        if shares is None:
+            shares = self._targets(conn, post.id, as_user=post.author_id, counts=False)
         plan = self._plan(post, [target for _, target in shares])
         if not plan.can_publish:
             not_allowed = [e.collective for e in plan.errors if e.code == "not_allowed"]
@@ -192,6 +203,8 @@ class PublishMixin(SqlBase):
         extra = {"via": "scheduler"} if via_scheduler else {}
         changes: dict[str, Any] = {"version": post.version + 1, "updated_at": now}
         new_status: dict[UUID, ShareStatus] = {}
+        others: list[dict[str, Any]] = []
+        drafts: dict[str, Any] | None = None
         if scheduled:
             changes["status"] = PostStatus.SCHEDULED.value
             events.append({"action": "post.scheduled", "post_id": post.id,
@@ -221,20 +234,23 @@ class PublishMixin(SqlBase):
                 others = [{"b_post_id": post.id, "b_collective_id": cid,
                            "status": status.value, **shared}
                           for cid, status in new_status.items() if status is not common]
-                if others:
-                    direct.run_many(conn, self._direct.get(
-                        "share", _UPDATE_SHARE, _SHARE_COLUMNS), others)
-                direct.run(conn, self._direct.get(
-                    "draft shares", _UPDATE_DRAFT_SHARES, _SHARE_COLUMNS),
-                    {"b_post_id": post.id, "status": common.value, **shared})
+                drafts = {"b_post_id": post.id, "status": common.value, **shared}
             events.extend({"action": "share.status_changed", "post_id": post.id,
                            "collective_id": cid, "old": {"status": "draft"},
                            "new": {"status": status.value, **extra}}
                           for cid, status in new_status.items())
         columns = tuple(sorted(changes))
-        direct.run(conn, self._direct.get(("post", columns), _UPDATE_POST, columns),
-                   {"b_post_id": post.id, **changes})
-        self._audit(conn, events, actor=actor)
+        # Every write at once: one round trip on PostgreSQL (direct.pipeline).
+        with direct.pipeline(conn):
+            if others:
+                direct.run_many(conn, self._direct.get("share", _UPDATE_SHARE, _SHARE_COLUMNS),
+                                others)
+            if drafts is not None:
+                direct.run(conn, self._direct.get(
+                    "draft shares", _UPDATE_DRAFT_SHARES, _SHARE_COLUMNS), drafts)
+            direct.run(conn, self._direct.get(("post", columns), _UPDATE_POST, columns),
+                       {"b_post_id": post.id, **changes})
+            self._audit(conn, events, actor=actor)
         out_shares = [
             Share(collective_id=row.collective_id, collective=row.slug,
                   collective_name=row.cname, status=new_status[row.collective_id],

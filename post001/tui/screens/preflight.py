@@ -184,10 +184,10 @@ class PreflightScreen(SizeClasses, BaseScreen):
             return Text("No collective selected: f9 publishes on your profile only. "
                         "Press f3 to choose collectives.", style="bold yellow")
         counts = {o: sum(1 for p in plan.collectives if p.outcome is o) for o in Outcome}
-        parts = [f"{counts[o]} {labels.OUTCOME[o].text}" for o in (Outcome.PUBLISH,
-                                                                    Outcome.REVIEW)
+        parts = [f"{labels.OUTCOME[o].text} in {counts[o]} collective"
+                 f"{'s' * (counts[o] != 1)}" for o in (Outcome.PUBLISH, Outcome.REVIEW)
                  if counts[o]]
-        return Text(f"Ready to publish: {' · '.join(parts)}. Press f9 to publish.",
+        return Text(f"Ready: it {' and '.join(parts)}. Press f9 to publish.",
                     style="bold green")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -1,5 +1,5 @@
-"""What the team-mode app tests share: a real uvicorn on PostgreSQL, a test keyring,
-tokens, and the app built the way `post001 --server URL` builds it."""
+"""What the team-mode app tests share: a real uvicorn on PostgreSQL, tokens, and the app
+built the way `post001 --server URL` builds it (the test keyring: tests/keyring_support.py)."""
 
 from __future__ import annotations
 
@@ -9,47 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import keyring
 import pytest
 import sqlalchemy as sa
-from keyring.backend import KeyringBackend
 from remote_support import ensure_user, live_server, make_test_app, sign_in
 
 from post001.core.config import Settings
 from post001.tui.app import Post001App, build_app
 from post001.tui.team import TeamTarget
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
-
-
-@pytest.fixture
-def use_keyring() -> Iterator[Any]:
-    original = keyring.get_keyring()
-
-    def install(backend: Any) -> Any:
-        keyring.set_keyring(backend)
-        return backend
-
-    yield install
-    keyring.set_keyring(original)
 
 
 @pytest.fixture

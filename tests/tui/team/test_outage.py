@@ -218,4 +218,7 @@ async def test_a_machine_that_never_saw_the_server_answer_waits_for_it(team: Tea
         assert app.store is None and not isinstance(app.screen, SignInScreen)
         team.proxy.come_back()
         await wait_for(pilot, lambda: app.store is not None, DEADLINE)
-        assert app.sub_title == f"alice @ {host_port(team.proxy.url)}"
+        # The store is set on the opening worker's thread; the header follows when the app
+        # handles StoreOpened (post001/tui/app.py), a moment later under load.
+        await wait_for(pilot, lambda: app.sub_title == f"alice @ {host_port(team.proxy.url)}",
+                       DEADLINE)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from keyring.backends import fail
+from keyring_support import MemoryKeyring
 from remote_support import PASSWORD
 
 from post001.core import credentials, servers
@@ -18,7 +19,7 @@ from post001.tui.app import Post001App
 from post001.tui.screens.dashboard import DashboardScreen
 from post001.tui.screens.sign_in import SignInScreen
 from tests.tui.conftest import SIZE, wait_for
-from tests.tui.team.conftest import MemoryKeyring, host_port, team_app, token_for
+from tests.tui.team.conftest import host_port, team_app, token_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
