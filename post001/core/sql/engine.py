@@ -79,7 +79,13 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # Straight to the driver: every transaction opens here, and SQLAlchemy's
+        # statement machinery costs several times this statement (see direct.py).
+        try:
+            conn.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except Exception as err:
+            conn._handle_dbapi_exception(err, statement, None, None, None)
 
     return engine
 
