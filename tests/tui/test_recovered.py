@@ -59,8 +59,10 @@ async def type_and_fail(pilot: Any, clock: Any, messages: Any, *keys: str) -> No
 async def open_recovered(pilot: Any, count: int) -> Any:
     app = pilot.app
     await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+    # The button is mounted when there is something to recover (screens/dashboard.py).
+    await wait_for(pilot, lambda: app.screen.query("#recovered-drafts")
+                   and app.screen.query_one("#recovered-drafts").display)
     button = app.screen.query_one("#recovered-drafts", Button)
-    await wait_for(pilot, lambda: button.display)
     assert f"Recovered drafts ({count})" in str(button.label)
     await pilot.press("d")
     await wait_for(pilot, lambda: screen_name(app) == "RecoveredScreen"

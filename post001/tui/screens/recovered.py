@@ -24,10 +24,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Label, Static, TextArea
+from textual.widgets import Button, DataTable, Label, Static, TextArea
 
 from post001.tui import recovery
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import RecoveredLoaded, RecoveredRestored
 from post001.tui.screens.base import BaseModal, BaseScreen
@@ -138,7 +139,7 @@ class RecoveredScreen(SizeClasses, BaseScreen):
                 yield Label("", id="recovered-text-title", classes="section-title")
                 yield Static("", id="recovered-meta", classes="hint")
                 yield TextArea("", read_only=True, soft_wrap=True, id="recovered-text")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#recovered-list", FitTable)
