@@ -12,6 +12,10 @@ Targets (tracked in docs/issue 10 terms: 0.1 s and 0.3 s against 0.013 s for
 
     python benchmarks/bench_cli.py [--runs 15] [--imports] [--instructions]
 
+Also shown, without targets: `post list --json` forced onto its full path (SQLAlchemy,
+pydantic, settings: what the lean path of post001/core/sql/quick_listing.py avoids on a
+local SQLite file), `post show` and `post new` (which always take the full path).
+
 `--imports` also prints the slowest imports of `post list --json` (python -X importtime),
 to see where the time goes. `--instructions` also counts the instructions each command
 executes (valgrind's callgrind, one run each, about a minute): unlike times, counts do not
@@ -49,20 +53,28 @@ def _post001() -> list[str]:
     return [found] if found else [sys.executable, "-m", "post001.cli.main"]
 
 
-def _seed(url: str, posts: int) -> None:
+def _seed(url: str, posts: int) -> str:
+    """`posts` posts by "bench"; the id of the last."""
     import post001
 
     store = post001.connect(url, user="bench")
     try:
-        for n in range(posts):
-            store.create_post(post001.PostCreate(
-                title=f"Post {n}", content=" ".join(["word"] * 300)))
+        ids = [store.create_post(post001.PostCreate(
+            title=f"Post {n}", content=" ".join(["word"] * 300))).id for n in range(posts)]
     finally:
         store.close()
+    return str(ids[-1])
+
+
+#: The tests' switch that forces `post list` onto its full path (post001/cli/posts.py).
+FULL_PATH_ENV = "_POST001_LISTING_FULL_PATH"
+FULL_LIST = "  (full path, no target)"
 
 
 def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds of one run."""
+    if argv and argv[0] == FULL_PATH_ENV:
+        argv, env = argv[1:], {**env, FULL_PATH_ENV: "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -90,6 +102,8 @@ def _imports(argv: list[str], env: dict[str, str], top: int = 15) -> None:
 
 
 def _instructions(argv: list[str], env: dict[str, str]) -> int:
+    if argv and argv[0] == FULL_PATH_ENV:
+        argv, env = argv[1:], {**env, FULL_PATH_ENV: "1"}
     done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                            *argv], env=env, capture_output=True, text=True, check=True)
     match = re.search(r"Collected : (\d+)", done.stderr)
@@ -113,13 +127,20 @@ def main() -> None:
         os.environ.update(POST001_DATA_DIR=env["POST001_DATA_DIR"],
                           POST001_CONFIG=env["POST001_CONFIG"])
         url = f"sqlite:///{tmp}/bench.db"
-        _seed(url, 20)
+        last = _seed(url, 20)
+        scratch = f"sqlite:///{tmp}/scratch.db"  # `post new` adds a post every run
+        _seed(scratch, 1)
 
+        as_bench = ["--db", url, "--as", "bench"]
         cases = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "post001 --version": [*_post001(), "--version"],
-            "post001 post list --json": [*_post001(), "post", "list", "--json", "--db", url,
-                                         "--as", "bench"],
+            "post001 post list --json": [*_post001(), "post", "list", "--json", *as_bench],
+            FULL_LIST: [FULL_PATH_ENV, *_post001(), "post", "list", "--json", *as_bench],
+            "post001 post show --json": [*_post001(), "post", "show", last[:8], "--json",
+                                         *as_bench],
+            "post001 post new --json": [*_post001(), "post", "new", "--title", "Bench",
+                                        "--json", "--db", scratch, "--as", "bench"],
         }
         for argv in cases.values():  # warm the file and bytecode caches
             _once(argv, env)

@@ -13,10 +13,10 @@ from alembic import context
 
 from post001.core.sql.engine import make_engine
 from post001.core.sql.schema import include_name
-from post001.core.sql.tables import metadata
+from post001.core.sql.tables import with_postgresql_options
 
 config = context.config
-target_metadata = metadata
+target_metadata = with_postgresql_options()
 
 
 def _configure(connection: object) -> None:

@@ -35,3 +35,15 @@ def test_importing_the_tables_loads_no_orm() -> None:
                          check=True)
     loaded = json.loads(out.stdout)
     assert [m for m in loaded if m.startswith(("sqlalchemy.orm", "sqlmodel"))] == []
+    # Nor PostgreSQL's dialect: a SQLite command never needs it.
+    assert [m for m in loaded if m.startswith("sqlalchemy.dialects.postgresql")] == []
+
+
+def test_the_owner_index_is_partial_on_both_databases() -> None:
+    from sqlalchemy.schema import CreateIndex
+
+    index = next(i for i in tables.with_postgresql_options().tables[
+        "collective_members"].indexes if i.name == "uq_collective_members_one_owner")
+    for dialect in (postgresql.dialect(), sqlite.dialect()):
+        ddl = str(CreateIndex(index).compile(dialect=dialect))
+        assert ddl.startswith("CREATE UNIQUE INDEX") and ddl.endswith("WHERE role = 'owner'")

@@ -30,14 +30,15 @@ async def test_a_draft_is_deleted_after_the_writer_confirms(make_app: Any,
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, "Scrap")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
+        assert "Delete the draft “Scrap”?" in str(app.screen.query_one("#question").render())
         await pilot.press("n")  # changed their mind
         await wait_for(pilot, lambda: screen_name(app) == "DashboardScreen")
         await settled(pilot)
         assert titles(alice) == ["Keep", "Scrap"]
         await select(pilot, "Scrap")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
         await pilot.press("y")
         await wait_for(pilot, lambda: titles(alice) == ["Keep"])
         await wait_for(pilot, lambda: [p.title for p in app.screen.shown_posts] == ["Keep"])
@@ -63,7 +64,7 @@ async def test_a_published_post_is_not_deleted(make_app: Any, world: Any) -> Non
         assert screen_name(app) == "DashboardScreen"
         await select(pilot, "Was live")
         await pilot.press("delete")  # a draft: asked, and the store refuses
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
         await pilot.press("y")
         await wait_for(pilot, lambda: notified(app, "cannot be deleted"))
     assert titles(alice) == ["Live", "Was live"]
