@@ -12,8 +12,10 @@ the database owner and uses plain SQL on the same tables.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
+import re
 import secrets
 import threading
 import uuid
@@ -169,11 +171,9 @@ def authenticate_in(conn: sa.Connection, token: str | None, now: datetime) -> Pr
     if _pg(conn):
         # The lookup and the identity in one round trip (the role switch and the user
         # are transaction-local; see post001/core/sql/engine.py, act_as).
-        identity = identity_sql(conn).replace(":post001_uid", "t.user_id::text")
         params = {**identity_params(conn, None), "h": digest}
         params.pop("post001_uid")
-        row = conn.execute(sa.text(f"{identity}, t.* FROM post001_token_lookup(:h) AS t"),
-                           params).first()
+        row = conn.exec_driver_sql(_token_lookup_sql(identity_sql(conn)), params).first()
     else:
         row = conn.execute(
             sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,
@@ -192,6 +192,16 @@ def authenticate_in(conn: sa.Connection, token: str | None, now: datetime) -> Pr
         conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id)
                      .values(last_used_at=now))
     return Principal(user_id=row.user_id, username=row.username, token_id=row.token_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _token_lookup_sql(identity: str) -> str:
+    """The lookup statement for an `identity_sql` text, in the driver's own parameter
+    style: it runs on every request, so it is built once and handed to the driver
+    as it is (no SQLAlchemy text construct to parse and compile each time)."""
+    sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", identity)
+    sql = sql.replace("%(post001_uid)s", "t.user_id::text")
+    return f"{sql}, t.* FROM post001_token_lookup(%(h)s) AS t"
 
 
 class ServerBusy(Post001Error):

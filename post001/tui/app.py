@@ -7,6 +7,7 @@ SQLAlchemy before then) and the UI thread never waits on a database or a server.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -149,6 +150,16 @@ class Post001App(TeamModeMixin, App[None]):
         self.max_content = settings.max_content_chars
         if settings.theme in self.available_themes and settings.theme != self.theme:
             self.theme = settings.theme
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the app (the CLI's way in; tests use `run_test`).
+
+        What is imported by now (Textual, Rich, this package) lives as long as the process:
+        `gc.freeze` takes it out of the collector's passes. At launch the full passes
+        walked some 57,000 objects each, twice the bare Textual app's work in the
+        collector (benchmarks/bench_tui.py's launch figure)."""
+        gc.freeze()
+        return super().run(*args, **kwargs)
 
     # --- the store --------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
+from textual._context import active_app
 from textual.geometry import Size
 from textual.widgets import Footer
 
@@ -32,6 +33,16 @@ def size_classes(size: Size) -> dict[str, bool]:
 
 class SizeClasses:
     """Mixed into a Screen: keeps the size classes in step with the terminal."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Set before the screen is first styled, from the terminal's size: when they
+        # arrived with the first Resize, every widget on the screen was styled twice.
+        app = active_app.get(None)
+        if app is not None:
+            node: Any = self
+            for name, on in size_classes(app.size).items():
+                node.set_class(on, name, update=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self.apply_size_classes(event.size)

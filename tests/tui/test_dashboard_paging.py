@@ -84,3 +84,23 @@ async def test_at_80_columns_statuses_and_can_post_are_whole(make_app: Any, worl
                              strict=True))
             can_post: Text = cells["can_post"]
             assert not can_post.plain.endswith("…")
+
+
+async def test_the_filter_field_is_made_when_first_asked_for(make_app: Any,
+                                                            open_as: Any) -> None:
+    _seed(open_as("alice"), 12)
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "loaded", False))
+        screen = app.screen
+        assert not screen.query("#filter")  # not part of the first frame
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: screen.query("#filter")
+                       and screen.query_one("#filter").has_focus)
+        await pilot.press(*"0007")
+        await wait_for(pilot, lambda: [p.title for p in screen.shown_posts]
+                       == ["Post number 0007"])
+        assert "(1 of 12 loaded)" in str(screen.query_one("#posts-title").render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not screen.query_one("#filter").display)
+        assert len(screen.shown_posts) == 12

@@ -201,7 +201,9 @@ async def test_preflight_mix_then_publish_and_result(make_app: Any, world: Any,
                        and messages.of(PreflightReady)[-1].plan.can_publish)
         assert messages.of(PreflightReady)[-1].plan.reach > 0
         await pilot.press("f9")
-        await wait_for(pilot, lambda: screen_name(app) == "PublishSummaryScreen")
+        # Mounted: its on_mount has filled the table (the screen is current before that).
+        await wait_for(pilot, lambda: screen_name(app) == "PublishSummaryScreen"
+                       and app.screen.is_mounted)
         result = messages.of(Published)[0].result
         table = app.screen.query_one("#outcomes")
         assert table.row_count == 3

@@ -265,7 +265,8 @@ def test_recovered(snap_compare: Any, make_app: Any, posts: Any, size: str) -> N
 
     async def before(pilot: Any) -> None:
         await to_dashboard(pilot)
-        await wait_for(pilot, lambda: pilot.app.screen.query_one("#recovered-drafts").display)
+        await wait_for(pilot, lambda: pilot.app.screen.query("#recovered-drafts")
+                       and pilot.app.screen.query_one("#recovered-drafts").display)
         await pilot.press("d")
         await wait_for(pilot, lambda: screen_name(pilot.app) == "RecoveredScreen"
                        and len(pilot.app.screen.drafts) == 2)

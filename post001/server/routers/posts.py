@@ -35,7 +35,7 @@ from post001.core.models import (
 from post001.server import metrics
 from post001.server.context import Ctx, PageDep, Principal, StoreDep
 from post001.server.errors import MalformedRequest, PreconditionRequired
-from post001.server.routers import api_router, etag
+from post001.server.routers import api_router, etag, json_response
 from post001.server.schemas import CollectiveSelection, Rejection, SavedDraft
 
 router = api_router("posts")
@@ -120,15 +120,15 @@ def update_post(post_id: UUID, body: PostUpdate, store: StoreDep, response: Resp
 
 
 @router.patch("/posts/{post_id}/draft", response_model=SavedDraft)
-def save_draft(post_id: UUID, body: PostUpdate, store: StoreDep, response: Response,
+def save_draft(post_id: UUID, body: PostUpdate, store: StoreDep,
                if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
-               ) -> SavedDraft:
+               ) -> Response:
     """Auto-save: like PATCH /posts/{id} but answers only the new version."""
     save_id = client_write_id(idempotency_key) if idempotency_key else None
     version = store.save_draft(post_id, body, expected_version=expected_version(if_match),
                                save_id=save_id)
-    response.headers["ETag"] = f'"{version}"'
-    return SavedDraft(id=post_id, version=version)
+    return json_response(SavedDraft(id=post_id, version=version),
+                         {"ETag": f'"{version}"'})
 
 
 @router.delete("/posts/{post_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -193,9 +193,9 @@ def publish(
     store: StoreDep,
     ctx: Ctx,
     principal: Principal,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> PublishResult:
+) -> Response:
+    headers: dict[str, str] = {}
     if idempotency_key is None:
         result = store.publish(post_id)
     else:
@@ -213,10 +213,10 @@ def publish(
         finally:
             ctx.end_publish(principal.user_id, idempotency_key)
         if result.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-    response.headers["ETag"] = f'"{result.post.version}"'
+            headers["Idempotent-Replayed"] = "true"
+    headers["ETag"] = f'"{result.post.version}"'
     metrics.publish_succeeded(result)
-    return result
+    return json_response(result, headers)
 
 
 @router.post("/posts/{post_id}/unpublish", response_model=Post)

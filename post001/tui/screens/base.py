@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import events
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
@@ -123,9 +124,27 @@ class StoreMixin:
         )
 
 
-class BaseScreen(StoreMixin, Screen[Any]):
+class StyledOnMount:
+    """Skips the restyle of a screen's first resume.
+
+    Textual styles every widget as it mounts, then restyles the whole screen again on its
+    first ScreenResume, which arrives just after: on the dashboard that second pass was a
+    third of the launch's styling (every table's component classes, every footer key).
+    Later resumes (back from another screen, after a theme change) still restyle.
+    Textual calls each class's own `_on_screen_resume` along the MRO, most derived first,
+    so Screen's handler runs after this one and sees the flag."""
+
+    _resumed_once = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._resumed_once:
+            self._resumed_once = True
+            event.refresh_styles = False
+
+
+class BaseScreen(StyledOnMount, StoreMixin, Screen[Any]):
     """A full screen (store replies are handled by StoreMixin's handlers, found by name)."""
 
 
-class BaseModal(StoreMixin, ModalScreen[T]):
+class BaseModal(StyledOnMount, StoreMixin, ModalScreen[T]):
     """A dialog over another screen."""

@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 from post001.core import labels
 from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import DashboardLoaded, Unpublished
 from post001.tui.screens.base import BaseScreen
@@ -103,13 +104,13 @@ class DashboardScreen(SizeClasses, BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield AppHeader()
+        # The recovered-drafts button, the welcome's "Create a collective" and the filter
+        # field are mounted when first shown (`show_recovered`, `_show_welcome`,
+        # `action_search`): hidden on most launches, they cost the first frame their
+        # styling all the same (Button's stylesheet is the largest of any widget here).
         with Vertical(id="dashboard"):
-            yield Button("", id="recovered-drafts", variant="warning")
             with Vertical(id="welcome"):
                 yield Static("", id="welcome-text")
-                yield Button("Create a collective (c)", id="create-collective",
-                             variant="primary")
-            yield Input(placeholder="Search your posts by title (esc clears)", id="filter")
             with Horizontal(id="upper"):
                 with Vertical(id="posts-box"):
                     yield Label("My posts", classes="section-title", id="posts-title")
@@ -124,7 +125,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
                     yield Label("Waiting for my review", classes="section-title",
                                 id="reviews-title")
                     yield FitTable(id="reviews")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         posts = self.query_one("#posts", FitTable)
@@ -133,11 +134,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
         self.query_one("#reviews", FitTable).set_columns(REVIEW_COLUMNS)
         self.watch(posts, "scroll_y", self._scrolled, init=False)
         self.query_one("#post-detail").display = False
-        self.query_one("#filter", Input).display = False
-        self.query_one("#welcome").display = False
         self.query_one("#welcome-text", Static).update("Opening your database…")
-        self.query_one("#welcome").display = True
-        self.query_one("#create-collective").display = False
         posts.focus()
         self.show_recovered(self.papp.recovered_count)
         if self.papp.store is not None:
@@ -145,10 +142,16 @@ class DashboardScreen(SizeClasses, BaseScreen):
 
     def show_recovered(self, count: int) -> None:
         """'Recovered drafts (N)': texts that failed to save and wait on this machine."""
-        button = self.query_one("#recovered-drafts", Button)
-        button.label = (f"Recovered drafts ({count}): text kept on this machine when a save "
-                        f"failed. Press d to review them.")
-        button.display = count > 0
+        label = (f"Recovered drafts ({count}): text kept on this machine when a save "
+                 f"failed. Press d to review them.")
+        found = self.query("#recovered-drafts")
+        if found:
+            button = found.first(Button)
+            button.label = label
+            button.display = count > 0
+        elif count > 0 and self.query_one("#dashboard").is_attached:  # not leaving
+            self.query_one("#dashboard").mount(
+                Button(label, id="recovered-drafts", variant="warning"), before="#welcome")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -201,7 +204,9 @@ class DashboardScreen(SizeClasses, BaseScreen):
     def _show_welcome(self) -> None:
         welcome = self.query_one("#welcome")
         text = self.query_one("#welcome-text", Static)
-        button = self.query_one("#create-collective")
+        found = self.query("#create-collective")
+        if found:
+            found.first().display = False
         if not self.collectives:
             name = self.papp.username
             text.update(
@@ -211,18 +216,25 @@ class DashboardScreen(SizeClasses, BaseScreen):
                 "you become its owner, or ask an owner or admin of an existing one to add "
                 f"you: your username is [b]{name}[/b].\n"
                 "You can already write: press [b]n[/b] for a new post; it saves itself.")
-            button.display = True
+            if found:
+                found.first().display = True
+            elif welcome.is_attached:  # not leaving
+                welcome.mount(Button("Create a collective (c)", id="create-collective",
+                                     variant="primary"))
             welcome.display = True
         elif not self.posts:
             text.update("No posts yet. Press [b]n[/b] to write one; it saves as you type.")
-            button.display = False
             welcome.display = True
         else:
             welcome.display = False
 
     # --- posts, page by page ----------------------------------------------------------------
+    def _filter_text(self) -> str:
+        found = self.query("#filter")
+        return found.first(Input).value.strip() if found else ""
+
     def _matches(self, post: PostSummary) -> bool:
-        query = self.query_one("#filter", Input).value.strip().lower()
+        query = self._filter_text().lower()
         return not query or query in post.title.lower() or query in post.subtitle.lower()
 
     def _post_row(self, post: PostSummary) -> tuple[str, dict[str, Cell]]:
@@ -243,7 +255,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
 
     def _show_posts_title(self) -> None:
         more = "+" if self.next_cursor else ""
-        filtered = self.query_one("#filter", Input).value.strip()
+        filtered = self._filter_text()
         suffix = (f" ({len(self.shown_posts)} of {len(self.posts)}{more} loaded)" if filtered
                   else f" ({len(self.posts)}{more})")
         self.query_one("#posts-title", Label).update("My posts" + suffix)
@@ -395,9 +407,14 @@ class DashboardScreen(SizeClasses, BaseScreen):
         elif event.button.id == "recovered-drafts":
             self.papp.action_recovered()
 
-    def action_search(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.display = True
+    async def action_search(self) -> None:
+        found = self.query("#filter")
+        if found:
+            field = found.first(Input)
+            field.display = True
+        else:
+            field = Input(placeholder="Search your posts by title (esc clears)", id="filter")
+            await self.query_one("#dashboard").mount(field, before="#upper")
         field.focus()
 
     @on(Input.Changed, "#filter")
@@ -409,7 +426,10 @@ class DashboardScreen(SizeClasses, BaseScreen):
         self.query_one("#posts", DataTable).focus()
 
     def action_clear_search(self) -> None:
-        field = self.query_one("#filter", Input)
+        found = self.query("#filter")
+        if not found:
+            return
+        field = found.first(Input)
         if field.display:
             field.value = ""
             field.display = False
@@ -438,7 +458,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
     def action_delete_draft(self) -> None:
         """Delete the selected draft after asking. Only drafts that were never published
         (the store checks: post001/core/permissions.py); others are archived instead."""
-        from post001.tui.screens.confirm_delete import ConfirmDelete
+        from post001.tui.screens.confirm import Confirm
 
         post = self._selected_post()
         if post is None:
@@ -457,7 +477,10 @@ class DashboardScreen(SizeClasses, BaseScreen):
             self.notify(f"Deleted {quote_title(title)}.", title="Draft deleted", timeout=4)
             self.refresh_data()
 
-        self.app.push_screen(ConfirmDelete(title), answered)
+        self.app.push_screen(Confirm(
+            f"Delete the draft {quote_title(title)}?",
+            "It was never published. Its text and its history are deleted; this cannot "
+            "be undone.", yes="Delete"), answered)
 
     def action_archive(self) -> None:
         post = self._selected_post()

@@ -24,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Markdown, Static, TextArea
+from textual.widgets import Input, Label, Markdown, Static, TextArea
 from textual.worker import Worker
 
 from post001.core import labels
@@ -39,6 +39,7 @@ from post001.core.text import word_count
 from post001.tui import recovery
 from post001.tui.autosave import AutoSaver, SaveState, SaveTicket
 from post001.tui.draft_sync import Choice, DraftSync, fields
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import (
     ConflictResolved,
@@ -163,7 +164,7 @@ class EditorScreen(SizeClasses, BaseScreen):
                 yield Static("", id="save-status")
                 yield Static("", id="post-info")
                 yield Static("0 words", id="word-count")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         app = self.papp

@@ -15,12 +15,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from post001.core import labels
 from post001.core.errors import Post001Error
 from post001.core.models import Outcome, Post, Preflight, PublishResult
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import CollectivesApplied, PreflightReady, Published
 from post001.tui.screens.base import BaseScreen
@@ -126,7 +127,7 @@ class PreflightScreen(SizeClasses, BaseScreen):
             yield Button("Publish (f9)", id="publish", variant="success", disabled=True)
             yield Button("Collectives (f3)", id="collectives")
             yield Button("Back (esc)", id="back")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#plan", FitTable).set_columns(PLAN_COLUMNS)

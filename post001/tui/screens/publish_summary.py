@@ -8,12 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from post001.core import labels
 from post001.core.models import PublishResult, ShareStatus
 from post001.core.text import quote_title
 from post001.tui.fit_table import Cell, Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 from post001.tui.sizes import SizeClasses
@@ -56,7 +57,7 @@ class PublishSummaryScreen(SizeClasses, BaseScreen):
                 yield Static("Not shared with any collective: it appears on your profile only.",
                              classes="hint")
             yield FitTable(id="outcomes")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#outcomes", FitTable)

@@ -9,9 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Label, Markdown, Static
+from textual.widgets import Label, Markdown, Static
 
 from post001.core.labels import post_label
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.screens.base import BaseScreen
 from post001.tui.widgets import share_badges_text
@@ -40,7 +41,7 @@ class ReaderScreen(BaseScreen):
             yield Static("", id="reader-meta", classes="hint")
             with VerticalScroll(id="reader-scroll"):
                 yield Markdown("", id="reader-body")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         post_id = self.post_id

@@ -9,11 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Input, Label, Markdown, Static
+from textual.widgets import Button, DataTable, Input, Label, Markdown, Static
 
 from post001.core.errors import Post001Error
 from post001.core.models import REJECTION_REASON_MAX, Post, ReviewItem
 from post001.tui.fit_table import Column, FitTable
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import ReviewDecided
 from post001.tui.screens.base import BaseModal, BaseScreen
@@ -100,7 +101,7 @@ class ReviewScreen(SizeClasses, BaseScreen):
             with Vertical(id="reading-box"):
                 yield Label("", id="reading-title", classes="section-title")
                 yield Markdown("", id="reading")
-        yield Footer(compact=True)
+        yield AppFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#queue", FitTable)

@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
+from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import SearchFinished
 from post001.tui.screens.base import BaseScreen
@@ -57,7 +58,7 @@ class SearchScreen(BaseScreen):
                         id="search-title", classes="section-title")
             yield DataTable(id="search-results", cursor_type="row", zebra_stripes=True)
             yield Static("", id="search-empty", classes="hint")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#search-results", DataTable)
