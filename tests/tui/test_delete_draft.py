@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.notifications import Notify
+
 from post001.core.models import PostCreate
-from tests.tui.conftest import SIZE, screen_name, settled, wait_for
+from tests.tui.conftest import SIZE, Recorder, screen_name, settled, wait_for
 
 
 async def select(pilot: Any, title: str) -> None:
@@ -30,24 +32,27 @@ async def test_a_draft_is_deleted_after_the_writer_confirms(make_app: Any,
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, "Scrap")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
+        assert "Delete the draft “Scrap”?" in str(app.screen.query_one("#question").render())
         await pilot.press("n")  # changed their mind
         await wait_for(pilot, lambda: screen_name(app) == "DashboardScreen")
         await settled(pilot)
         assert titles(alice) == ["Keep", "Scrap"]
         await select(pilot, "Scrap")
         await pilot.press("delete")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
         await pilot.press("y")
         await wait_for(pilot, lambda: titles(alice) == ["Keep"])
         await wait_for(pilot, lambda: [p.title for p in app.screen.shown_posts] == ["Keep"])
 
 
-def notified(app: Any, text: str) -> bool:
-    return any(text in str(n.message) for n in app._notifications)
+def notified(messages: Recorder, text: str) -> bool:
+    """A toast saying `text` was posted (Textual's public Notify message)."""
+    return any(text in str(m.notification.message) for m in messages.of(Notify))
 
 
-async def test_a_published_post_is_not_deleted(make_app: Any, world: Any) -> None:
+async def test_a_published_post_is_not_deleted(make_app: Any, world: Any,
+                                              messages: Recorder) -> None:
     alice = world["alice"]
     live = alice.create_post(PostCreate(title="Live", content="out", collectives=["dev-notes"]))
     alice.publish(live.id)
@@ -56,14 +61,14 @@ async def test_a_published_post_is_not_deleted(make_app: Any, world: Any) -> Non
     alice.publish(was.id)
     alice.unpublish(was.id)  # a draft again, but readers had it: archive, not delete
     app, _ = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
         await select(pilot, "Live")
         await pilot.press("delete")  # refused at once: not a draft
-        await wait_for(pilot, lambda: notified(app, "never published"))
+        await wait_for(pilot, lambda: notified(messages, "never published"))
         assert screen_name(app) == "DashboardScreen"
         await select(pilot, "Was live")
         await pilot.press("delete")  # a draft: asked, and the store refuses
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDelete")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
         await pilot.press("y")
-        await wait_for(pilot, lambda: notified(app, "cannot be deleted"))
+        await wait_for(pilot, lambda: notified(messages, "cannot be deleted"))
     assert titles(alice) == ["Live", "Was live"]

@@ -129,7 +129,7 @@ async def test_quit_flushes_the_draft(make_app: Any, open_as: Any) -> None:
         await open_new_post(pilot)
         await pilot.press(*"Quit me", "tab", *"typed just now")
         await pilot.press("ctrl+q")  # no time has passed: only the flush can save this
-        await wait_for(pilot, lambda: app._exit_renderables is not None or not app.is_running)
+        await wait_for(pilot, lambda: app.return_code is not None)  # exit() was called
     [post] = open_as("alice").list_posts()
     assert post.title == "Quit me"
     assert open_as("alice").get_post(post.id).content == "typed just now"

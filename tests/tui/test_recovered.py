@@ -193,12 +193,13 @@ async def test_discard_asks_first(make_app: Any, messages: Any) -> None:
         index = [d["fields"]["title"] for d in screen.drafts].index("Scratch")
         screen.query_one("#recovered-list", DataTable).move_cursor(row=index)
         await pilot.press("x")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDiscard")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
+        assert "Discard “Scratch”?" in str(app.screen.query_one("#question").render())
         await pilot.press("n")  # changed my mind
         await wait_for(pilot, lambda: screen_name(app) == "RecoveredScreen")
         assert len(recovery.pending()) == 2
         await pilot.press("x")
-        await wait_for(pilot, lambda: screen_name(app) == "ConfirmDiscard")
+        await wait_for(pilot, lambda: screen_name(app) == "Confirm")
         await pilot.press("y")
         await wait_for(pilot, lambda: len(screen.drafts) == 1)
         assert [m.how for m in messages.of(RecoveredRestored)] == ["discarded"]

@@ -168,8 +168,17 @@ def run_many(conn: sa.Connection, prepared: Prepared, rows: list[dict[str, Any]]
     _send(conn, prepared, [prepared.params(r) for r in rows], many=True).close()
 
 
+def execute_text(conn: sa.Connection, sql: str, params: dict[str, Any]) -> None:
+    """One statement written for the driver (its parameter style, values already as
+    the driver takes them), rows not wanted."""
+    _send_sql(conn, sql, params, many=False).close()
+
+
 def _send(conn: sa.Connection, prepared: Prepared, params: Any, *, many: bool) -> Any:
-    sql = prepared.sql
+    return _send_sql(conn, prepared.sql, params, many=many)
+
+
+def _send_sql(conn: sa.Connection, sql: str, params: Any, *, many: bool) -> Any:
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor()

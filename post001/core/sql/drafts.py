@@ -20,7 +20,7 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from post001.core.sql import tables as t
-from post001.core.sql.engine import identity_params, identity_sql
+from post001.core.sql.engine import driver_identity_sql, identity_params
 
 #: What every writer on one dialect shares (the server makes a store per request):
 #: each column's bind processor and the UPDATE text per set of columns.
@@ -47,8 +47,7 @@ class DraftWriter:
         self._processors, self._sql = _shared(dialect)
         # Who the transaction acts as (role and user; see engine.act_as), in the driver's
         # parameter style.
-        self._identity = (identity_sql(engine).replace(":post001_uid", "%(post001_uid)s")
-                          .replace(":post001_role", "%(post001_role)s"))
+        self._identity = driver_identity_sql(engine)
         # One connection kept for auto-save: a pool checkout and its reset-on-return
         # rollback would cost about as much as the write. The lock serializes workers.
         self._lock = threading.Lock()

@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
+from post001.core.sql import direct
+
 BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "post001_read_only"
 #: Execution option of a PostgreSQL engine (set by the server, post001/server/db.py):
@@ -116,7 +118,14 @@ def act_as(conn: sa.Connection, user_id: UUID | str | None) -> None:
     session, so a connection handed to another client by a transaction pooler
     (PgBouncer) carries nothing over."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text(identity_sql(conn)), identity_params(conn, user_id))
+        # On the driver (direct.py): every transaction starts with it.
+        direct.execute_text(conn, driver_identity_sql(conn), identity_params(conn, user_id))
+
+
+def driver_identity_sql(conn: sa.Connection | sa.Engine) -> str:
+    """`identity_sql` in psycopg's parameter style."""
+    return (identity_sql(conn).replace(":post001_uid", "%(post001_uid)s")
+            .replace(":post001_role", "%(post001_role)s"))
 
 
 def open_transaction(engine: sa.Engine, user_id: UUID | str | None,

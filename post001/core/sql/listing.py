@@ -35,7 +35,7 @@ from pydantic import TypeAdapter
 from post001.core.models import PostStatus, PostSummary
 from post001.core.paging import Position
 from post001.core.sql import tables as t
-from post001.core.sql.engine import identity_params, identity_sql
+from post001.core.sql.engine import driver_identity_sql, identity_params
 from post001.core.sql.listing_rows import listing_statement, row_fields
 
 
@@ -99,8 +99,7 @@ class ListingReader:
         is invalidated, with the rest of the pool, and the read retried once on a new
         one. It is a read, so the retry is safe."""
         sql, params = self._query(author_id, status, after, limit)
-        identity = (identity_sql(engine).replace(":post001_uid", "%(post001_uid)s")
-                    .replace(":post001_role", "%(post001_role)s"))
+        identity = driver_identity_sql(engine)
         who = identity_params(engine, author_id)
         for attempt in (1, 2):
             with engine.connect() as conn:

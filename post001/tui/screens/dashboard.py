@@ -458,7 +458,7 @@ class DashboardScreen(SizeClasses, BaseScreen):
     def action_delete_draft(self) -> None:
         """Delete the selected draft after asking. Only drafts that were never published
         (the store checks: post001/core/permissions.py); others are archived instead."""
-        from post001.tui.screens.confirm_delete import ConfirmDelete
+        from post001.tui.screens.confirm import Confirm
 
         post = self._selected_post()
         if post is None:
@@ -477,7 +477,10 @@ class DashboardScreen(SizeClasses, BaseScreen):
             self.notify(f"Deleted {quote_title(title)}.", title="Draft deleted", timeout=4)
             self.refresh_data()
 
-        self.app.push_screen(ConfirmDelete(title), answered)
+        self.app.push_screen(Confirm(
+            f"Delete the draft {quote_title(title)}?",
+            "It was never published. Its text and its history are deleted; this cannot "
+            "be undone.", yes="Delete"), answered)
 
     def action_archive(self) -> None:
         post = self._selected_post()

@@ -24,14 +24,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Label, Static, TextArea
+from textual.widgets import DataTable, Label, Static, TextArea
 
 from post001.tui import recovery
 from post001.tui.fit_table import Cell, Column, FitTable
 from post001.tui.footer import AppFooter
 from post001.tui.header import AppHeader
 from post001.tui.messages import RecoveredLoaded, RecoveredRestored
-from post001.tui.screens.base import BaseModal, BaseScreen
+from post001.tui.screens.base import BaseScreen
+from post001.tui.screens.confirm import Confirm
 from post001.tui.sizes import SizeClasses
 
 if TYPE_CHECKING:
@@ -69,37 +70,6 @@ def restore_draft(store: Store, draft: dict[str, Any], *, as_new: bool = False
     create = {k: v for k, v in fields.items() if k in PostCreate.model_fields}
     copy = store.create_post(PostCreate.model_validate(create))
     return "new draft", copy.id
-
-
-class ConfirmDiscard(BaseModal[bool]):
-    """Discarding cannot be undone: ask first."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Discard"),
-        Binding("n,escape", "answer(False)", "Keep"),
-    ]
-
-    def __init__(self, title: str) -> None:
-        super().__init__()
-        self.draft_title = title
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
-            yield Label(f"Discard “{self.draft_title}”?", classes="dialog-title")
-            yield Static("The copy on this machine is deleted; this cannot be undone.",
-                         classes="hint")
-            with Horizontal(classes="buttons"):
-                yield Button("Discard (y)", id="discard", variant="error")
-                yield Button("Keep it (n)", id="keep")
-
-    def on_mount(self) -> None:
-        self.query_one("#keep", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "discard")
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 RECOVERED_COLUMNS = (
@@ -274,7 +244,9 @@ class RecoveredScreen(SizeClasses, BaseScreen):
             self.run_worker(forget, thread=True, group="recovered-discard",
                             exit_on_error=False)
 
-        self.app.push_screen(ConfirmDiscard(title), answered)
+        self.app.push_screen(Confirm(
+            f"Discard “{title}”?", "The copy on this machine is deleted; this cannot be "
+            "undone.", yes="Discard"), answered)
 
     @on(RecoveredRestored)
     def _changed(self, event: RecoveredRestored) -> None:
