@@ -8,6 +8,7 @@ check: lint test
 lint:
 	$(PY) -m ruff check post001 tests benchmarks migrations
 	$(PY) -m mypy
+	$(PY) -m mypy benchmarks
 	$(dir $(shell command -v $(PY)))lint-imports
 
 test:

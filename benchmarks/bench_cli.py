@@ -152,9 +152,9 @@ def main() -> None:
                 walls[name].append(wall)
                 cpus[name].append(cpu)
 
-        wall = {name: statistics.median(values) for name, values in walls.items()}
-        cpu = {name: statistics.median(values) for name, values in cpus.items()}
-        base_wall, base_cpu = wall["python -c pass"], cpu["python -c pass"]
+        wall_of = {name: statistics.median(values) for name, values in walls.items()}
+        cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
+        base_wall, base_cpu = wall_of["python -c pass"], cpu_of["python -c pass"]
         print(f"CLI cold start, median of {args.runs} interleaved runs "
               f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
               f"load {os.getloadavg()[0]:.1f})")
@@ -162,12 +162,12 @@ def main() -> None:
         targets = {"post001 --version": VERSION_TARGET, "post001 post list --json": LIST_TARGET}
         for name in cases:
             target = targets.get(name)
-            wall_ratio, cpu_ratio = wall[name] / base_wall, cpu[name] / base_cpu
+            wall_ratio, cpu_ratio = wall_of[name] / base_wall, cpu_of[name] / base_cpu
             verdict = ""
             if target is not None:
                 verdict = f"<= {target:g}x " + ("met" if wall_ratio <= target else "MISSED")
-            print(f"{name:28} {wall[name] * 1000:7.1f}ms {wall_ratio:6.1f}x "
-                  f"{cpu[name] * 1000:7.1f}ms {cpu_ratio:6.1f}x  {verdict}")
+            print(f"{name:28} {wall_of[name] * 1000:7.1f}ms {wall_ratio:6.1f}x "
+                  f"{cpu_of[name] * 1000:7.1f}ms {cpu_ratio:6.1f}x  {verdict}")
         if args.instructions:
             counts = {name: _instructions(argv, env) for name, argv in cases.items()}
             base = counts["python -c pass"]

@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_server import Bench, sign_in, start_server
+from bench_server import Database, free_port, stop, wait_until_up
 
 from post001.core import journal as J
 from post001.core.journal import Journal
@@ -102,11 +103,18 @@ def replayed_saves(store: OfflineStore, saves: int) -> float:
 
 
 def replay(pg: str, saves: int, folder: Path) -> dict[str, Any]:
-    bench = Bench(pg, clients=0)
+    # A scratch database with one writer and its token (bench_server's setup), served
+    # by a real `post001 serve` with one worker.
+    db = Database(pg, writers=1)
     process = None
     try:
-        process, base_url = start_server(bench.url, workers=1)
-        token = sign_in(base_url, "alice")
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "post001.cli.main", "serve", "--port", str(port),
+             "--db", db.url, "--workers", "1", "--log-level", "error"])
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_up(base_url, process, "/api/health")
+        token = db.tokens[db.writers[0]]
         online = RemoteStore(base_url, token=token)
         offline = OfflineStore(base_url, token=token, journal_path=folder / "replay.db",
                                replay_every=None)
@@ -118,9 +126,8 @@ def replay(pg: str, saves: int, folder: Path) -> dict[str, Any]:
         offline.close()
     finally:
         if process is not None:
-            process.terminate()
-            process.wait(30)
-        bench.close(keep=False)
+            stop(process)
+        db.close()
     baseline = statistics.fmean([first, second])
     return {"saves": saves, "online_s": [round(first, 2), round(second, 2)],
             "replay_s": round(replayed, 2),

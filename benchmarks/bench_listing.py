@@ -106,8 +106,9 @@ def run(url: str, posts: int, rounds: int) -> None:
     for _ in range(posts // 2 // PAGE):  # a cursor half-way down the library
         cursor = store.posts_page(PAGE, cursor).next_cursor
     samples: dict[str, list[float]] = {"raw": [], "first": [], "deep": []}
-    calls = {"raw": raw, "first": lambda: store.posts_page(PAGE),
-             "deep": lambda: store.posts_page(PAGE, cursor)}
+    calls: dict[str, Callable[[], Any]] = {
+        "raw": raw, "first": lambda: store.posts_page(PAGE),
+        "deep": lambda: store.posts_page(PAGE, cursor)}
     for name in calls:  # warm caches and prepared statements
         calls[name]()
     for _ in range(rounds):

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18] * 1000 if len(samples) > 1 else 0.0
 
 
-def timed(fn: Callable[[int], Any], rounds: int, setup: Callable[[int], Any] | None = None,
+def timed(fn: Callable[[Any], Any], rounds: int, setup: Callable[[int], Any] | None = None,
           cpu: list[float] | None = None) -> list[float]:
     """Wall times of `rounds` calls; their CPU times (this process) go to `cpu`."""
     samples = []
@@ -68,6 +69,7 @@ class RawDriver:
             import sqlite3
 
             path = self.engine.url.database
+            assert path, "a SQLite store names its file"
             self.conn: Any = sqlite3.connect(path, isolation_level=None)
             for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON",
                            "busy_timeout = 10000"):
@@ -209,7 +211,7 @@ def bench_backend(name: str, url: str, rounds: int) -> dict[str, Any]:
         timed(via_store, 3, make)
         timed(via_raw, 3, make)
         fresh = make(0)
-        counted[size] = statements_of(store, lambda fresh=fresh: via_store(fresh))
+        counted[size] = statements_of(store, partial(via_store, fresh))
         store_t: list[float] = []
         raw_t: list[float] = []
         store_cpu: list[float] = []
