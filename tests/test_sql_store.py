@@ -314,3 +314,31 @@ def test_dead_pooled_connections_are_replaced_without_an_error(
     assert kill_all() >= 1
     assert alice.get_post(post.id).version == published.post.version
     alice.close()
+
+
+@pytest.mark.postgres
+def test_a_failed_listing_page_leaves_its_connection_as_it_found_it(
+        pg_url: str, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PostgreSQL page is one script with its own BEGIN and COMMIT, sent with the
+    driver in autocommit: whether it succeeds or fails, the pooled connection goes back
+    idle and out of autocommit, so the next transaction is a real one."""
+    alice = post001.connect(pg_url, user="alice", clock=clock)
+    post = alice.create_post(PostCreate(title="t", content="body"))
+    engine = alice._engine  # type: ignore[attr-defined]
+    listing = alice._listing  # type: ignore[attr-defined]
+
+    def pooled_state() -> tuple[bool, str]:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            return driver.autocommit, driver.info.transaction_status.name
+
+    assert [p.id for p in alice.posts_page(10).items] == [post.id]
+    assert pooled_state() == (False, "IDLE")
+    real = listing._query
+    monkeypatch.setattr(listing, "_query", lambda *a: ("SELECT 1 / 0", real(*a)[1]))
+    with pytest.raises(post001.Post001Error):
+        alice.posts_page(10)
+    assert pooled_state() == (False, "IDLE")
+    monkeypatch.setattr(listing, "_query", real)
+    assert [p.id for p in alice.posts_page(10).items] == [post.id]
+    alice.close()

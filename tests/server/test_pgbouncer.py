@@ -148,3 +148,30 @@ def test_nothing_the_server_sets_outlives_its_transaction(pg_url: str, tmp_path:
                 "coalesce(current_setting('post001.system', true), '')").fetchone()
     login = sa.engine.make_url(pg_url).username or "postgres"
     assert row == (login, "none", "", "")
+
+
+def test_a_local_store_pages_through_the_pooler_and_leaves_nothing_behind(
+        pg_url: str, tmp_path: Path, clock: Any) -> None:
+    """The local store's listing page is one script (BEGIN READ ONLY, the user, the page,
+    COMMIT) with the driver in autocommit: through PgBouncer with ONE server
+    connection, two writers' pages interleave, each sees only their own drafts, and the
+    connection ends with no user set."""
+    from post001.core.models import PostCreate
+    from post001.core.sql.engine import make_engine
+    from post001.core.sql.store import open_sql_store
+
+    with pgbouncer(pg_url, tmp_path / "pgbouncer", pool_size=1) as bounced_url:
+        # Prepared statements off, as the server's engine has them (PgBouncer 1.18).
+        engine = make_engine(bounced_url, connect_args={"prepare_threshold": None})
+        alice = open_sql_store(bounced_url, "alice", clock=clock, engine=engine)
+        bob = open_sql_store(bounced_url, "bob", clock=clock, engine=engine)
+        mine = {alice.create_post(PostCreate(title="a", content="x")).id}
+        theirs = {bob.create_post(PostCreate(title="b", content="y")).id}
+        for _ in range(20):
+            assert {p.id for p in alice.posts_page(10).items} == mine
+            assert {p.id for p in bob.posts_page(10).items} == theirs
+        engine.dispose()
+        with psycopg.connect(_libpq(bounced_url), prepare_threshold=None) as conn:
+            row = conn.execute(
+                "SELECT coalesce(current_setting('post001.user_id', true), '')").fetchone()
+    assert row == ("",)

@@ -91,27 +91,34 @@ class ListingReader:
                    status: PostStatus | None, after: Position | None, limit: int | None
                    ) -> list[PostSummary]:
         """`read` in a PostgreSQL transaction of its own, acting as `author_id`, in one
-        round trip: BEGIN, the identity row-level security reads (engine.act_as), the
-        page and COMMIT go out together in psycopg's pipeline mode, where sending them
-        one by one costs four round trips against the bare query's one.
+        round trip and one message: BEGIN READ ONLY, the identity row-level security
+        reads (engine.act_as), the page and COMMIT go out as one simple query, their
+        values bound by psycopg on the client (ClientCursor). Sent one by one they cost
+        four round trips against the bare query's one; psycopg's pipeline mode saves the
+        round trips but still pays a parse, bind and sync per statement, about twice
+        the bare query's time again (benchmarks/bench_listing.py).
 
         Pools are not pre-pinged (engine.make_engine): a pooled connection found dead
         is invalidated, with the rest of the pool, and the read retried once on a new
         one. It is a read, so the retry is safe."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
         sql, params = self._query(author_id, status, after, limit)
-        identity = driver_identity_sql(engine)
-        who = identity_params(engine, author_id)
+        script = f"BEGIN READ ONLY; {driver_identity_sql(engine)}; {sql}; COMMIT"
+        values = {**identity_params(engine, author_id), **params}
         for attempt in (1, 2):
             with engine.connect() as conn:
                 driver = conn.connection.driver_connection
                 assert driver is not None
                 try:
-                    with driver.pipeline():
-                        first, page = driver.cursor(), driver.cursor()
-                        first.execute(identity, who)
-                        page.execute(sql, params)
-                        driver.commit()
-                    rows = page.fetchall()
+                    # The script holds its own BEGIN and COMMIT: psycopg must not add one.
+                    driver.autocommit = True
+                    cursor = psycopg.ClientCursor(driver)
+                    cursor.execute(script, values)
+                    cursor.nextset()  # past BEGIN's result, to the identity's
+                    cursor.nextset()  # to the page's
+                    rows = cursor.fetchall()
                 except sa.exc.DBAPIError:
                     raise
                 except Exception as err:
@@ -123,6 +130,13 @@ class ListingReader:
                         if attempt == 1 and wrapped.connection_invalidated:
                             continue
                         raise
+                finally:
+                    try:
+                        if driver.info.transaction_status != TransactionStatus.IDLE:
+                            driver.rollback()  # a failed script leaves its BEGIN open
+                        driver.autocommit = False
+                    except Exception:
+                        conn.invalidate()  # never back to the pool in autocommit
             return self._summaries(rows)
         raise AssertionError("unreachable")
 
