@@ -8,13 +8,14 @@ One transaction, one worker thread per request. Route bodies stay plain `def` (t
 store is synchronous SQLAlchemy), but FastAPI would run each sync dependency, the body
 and the response validation in separate thread-pool hops, and the token lookup would
 need its own transaction. Instead every API route is an `OneTransactionRoute`: its
-dependencies are `async` and do no I/O (`StoreDep` and `Principal` hand over
-placeholders), and the route runs its body in ONE thread-pool call that opens the
-request's transaction with the token lookup as its first statement (which also sets the
-role and the user, transaction-locally), gives the body a store that continues that
-transaction, and commits or rolls back before the thread is returned. A connection is
-never held by a request that is waiting for a thread (a bounded pool could otherwise
-deadlock against a busy thread pool). Async route bodies keep FastAPI's usual path.
+dependencies are `async` and do no I/O (`StoreDep` and `Principal`, each one flat
+dependency, hand over placeholders), and the route runs its body in ONE thread-pool
+call that opens the request's transaction with the token lookup as its first statement
+(which also sets the role and the user, transaction-locally), gives the body a store
+that continues that transaction, and commits or rolls back before the thread is
+returned. A connection is never held by a request that is waiting for a thread (a
+bounded pool could otherwise deadlock against a busy thread pool). Async route bodies
+keep FastAPI's usual path.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
 from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from sqlalchemy import exc as sa_exc
 from starlette.concurrency import run_in_threadpool
 
@@ -102,9 +103,6 @@ async def get_ctx(request: Request) -> ServerContext:
 
 Ctx = Annotated[ServerContext, Depends(get_ctx)]
 
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
-
-
 class RequestSession:
     """One signed-in request: its transaction, its user, its store (see the module's
     docstring). Opened and closed by `OneTransactionRoute` in the route's thread."""
@@ -173,30 +171,38 @@ class _Pending:
         return self.session.store if self.kind == "store" else self.session.principal
 
 
-async def request_session(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> RequestSession:
-    # Few, flat, async dependencies: FastAPI solves them per request on the event loop.
-    token = credentials.credentials if credentials is not None else None
-    if token is None and "authorization" in request.headers:
-        raise auth.AuthError("Send the token as `Authorization: Bearer <token>`.")
-    return RequestSession(request.app.state.ctx, request, token)
+class _BearerSession(HTTPBearer):
+    """The bearer scheme (the same one in the OpenAPI document: its name is pinned to
+    `HTTPBearer`) as ONE flat dependency that hands over the request's placeholder.
+
+    FastAPI solves a route's dependency tree on every request; the store used to sit
+    three levels deep (store -> session -> bearer), which cost as much as the rest of
+    the framework on the save and publish routes. Both `StoreDep` and `Principal` are
+    instances of this class, so they share the request's one `RequestSession` through
+    the ASGI scope rather than through FastAPI's dependency cache."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(scheme_name="HTTPBearer", auto_error=False,
+                         description="A token from POST /api/v1/auth/token")
+        self.kind = kind
+
+    async def __call__(self, request: Request) -> Any:  # type: ignore[override]
+        scope = request.scope
+        session = scope.get(_SESSION_KEY)
+        if session is None:
+            credentials = await super().__call__(request)
+            token = credentials.credentials if credentials is not None else None
+            if token is None and "authorization" in request.headers:
+                raise auth.AuthError("Send the token as `Authorization: Bearer <token>`.")
+            session = scope[_SESSION_KEY] = RequestSession(request.app.state.ctx, request,
+                                                           token)
+        return _Pending(session, self.kind)
 
 
-Session = Annotated[RequestSession, Depends(request_session)]
+_SESSION_KEY = "post001.session"
 
-
-async def current_principal(session: Session) -> auth.Principal:
-    return cast(auth.Principal, _Pending(session, "principal"))
-
-
-async def user_store(session: Session) -> SqlStore:
-    return cast(SqlStore, _Pending(session, "store"))
-
-
-Principal = Annotated[auth.Principal, Depends(current_principal)]
-StoreDep = Annotated[SqlStore, Depends(user_store)]
+Principal = Annotated[auth.Principal, Depends(_BearerSession("principal"))]
+StoreDep = Annotated[SqlStore, Depends(_BearerSession("store"))]
 
 
 def _run_in_session(endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
