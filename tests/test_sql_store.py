@@ -342,3 +342,20 @@ def test_a_failed_listing_page_leaves_its_connection_as_it_found_it(
     monkeypatch.setattr(listing, "_query", real)
     assert [p.id for p in alice.posts_page(10).items] == [post.id]
     alice.close()
+
+
+def test_a_failed_sqlite_listing_page_is_a_database_error_and_the_store_goes_on(
+        tmp_path: Path, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite page is one statement outside a transaction, on the driver: its
+    failure still reaches the caller as the store's DatabaseError."""
+    alice = post001.connect(f"sqlite:///{tmp_path / 'a.db'}", user="alice", clock=clock)
+    post = alice.create_post(PostCreate(title="t", content="body"))
+    listing = alice._listing  # type: ignore[attr-defined]
+    real = listing._query
+    monkeypatch.setattr(listing, "_query", lambda *a: ("SELECT * FROM no_such_table", {}))
+    with pytest.raises(post001.DatabaseError):
+        alice.posts_page(10)
+    monkeypatch.setattr(listing, "_query", real)
+    assert [p.id for p in alice.posts_page(10).items] == [post.id]
+    alice.create_post(PostCreate(title="after", content="still writable"))
+    alice.close()

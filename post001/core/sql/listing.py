@@ -90,8 +90,9 @@ class ListingReader:
     def read_alone(self, engine: sa.Engine, author_id: UUID, *,
                    status: PostStatus | None, after: Position | None, limit: int | None
                    ) -> list[PostSummary]:
-        """`read` in a PostgreSQL transaction of its own, acting as `author_id`, in one
-        round trip and one message: BEGIN READ ONLY, the identity row-level security
+        """`read` on its own, acting as `author_id`. SQLite: one statement, see
+        `_read_lone_statement`. PostgreSQL: a transaction of its own in one round trip
+        and one message: BEGIN READ ONLY, the identity row-level security
         reads (engine.act_as), the page and COMMIT go out as one simple query, their
         values bound by psycopg on the client (ClientCursor). Sent one by one they cost
         four round trips against the bare query's one; psycopg's pipeline mode saves the
@@ -101,10 +102,12 @@ class ListingReader:
         Pools are not pre-pinged (engine.make_engine): a pooled connection found dead
         is invalidated, with the rest of the pool, and the read retried once on a new
         one. It is a read, so the retry is safe."""
+        sql, params = self._query(author_id, status, after, limit)
+        if self._sqlite:
+            return self._read_lone_statement(engine, sql, params)
         import psycopg
         from psycopg.pq import TransactionStatus
 
-        sql, params = self._query(author_id, status, after, limit)
         script = f"BEGIN READ ONLY; {driver_identity_sql(engine)}; {sql}; COMMIT"
         values = {**identity_params(engine, author_id), **params}
         for attempt in (1, 2):
@@ -139,6 +142,25 @@ class ListingReader:
                         conn.invalidate()  # never back to the pool in autocommit
             return self._summaries(rows)
         raise AssertionError("unreachable")
+
+    def _read_lone_statement(self, engine: sa.Engine, sql: str, params: dict[str, Any]
+                             ) -> list[PostSummary]:
+        """SQLite: the page's one SELECT with no BEGIN and COMMIT around it (the driver
+        is in autocommit, engine.make_engine). SQLite runs a lone statement in a read
+        transaction of its own, so the page and its shares are still one snapshot."""
+        with engine.connect() as conn:
+            driver = conn.connection.dbapi_connection
+            assert driver is not None
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            except Exception as err:
+                conn._handle_dbapi_exception(err, sql, params, None, None)  # raises
+                raise
+            finally:
+                cursor.close()
+        return self._summaries(rows)
 
     def _summaries(self, rows: Sequence[Any]) -> list[PostSummary]:
         summaries = _SUMMARIES.validate_python([self._fields(row) for row in rows])

@@ -110,8 +110,9 @@ class PostsMixin(SqlBase):
                    status: PostStatus | None = None) -> PostPage:
         limit = check_limit(limit)
         after = decode_cursor(cursor) if cursor else None
-        if self._pg and self._adopted is None:
-            # A transaction of its own, sent in one round trip (listing.read_alone).
+        if self._adopted is None:
+            # On its own: one round trip on PostgreSQL, one statement on SQLite
+            # (listing.read_alone).
             with self._errors():
                 items = self._listing.read_alone(self._engine, self._user_id,
                                                  status=status, after=after,
