@@ -346,8 +346,9 @@ def test_a_failed_listing_page_leaves_its_connection_as_it_found_it(
 
 def test_a_failed_sqlite_listing_page_is_a_database_error_and_the_store_goes_on(
         tmp_path: Path, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The SQLite page is one statement outside a transaction, on the driver: its
-    failure still reaches the caller as the store's DatabaseError."""
+    """The SQLite page is one statement outside a transaction, on the driver (and the
+    whole listing one inside a transaction): a failure still reaches the caller as the
+    store's DatabaseError."""
     alice = post001.connect(f"sqlite:///{tmp_path / 'a.db'}", user="alice", clock=clock)
     post = alice.create_post(PostCreate(title="t", content="body"))
     listing = alice._listing  # type: ignore[attr-defined]
@@ -355,6 +356,8 @@ def test_a_failed_sqlite_listing_page_is_a_database_error_and_the_store_goes_on(
     monkeypatch.setattr(listing, "_query", lambda *a: ("SELECT * FROM no_such_table", {}))
     with pytest.raises(post001.DatabaseError):
         alice.posts_page(10)
+    with pytest.raises(post001.DatabaseError):  # inside a transaction, the same
+        alice.list_posts()
     monkeypatch.setattr(listing, "_query", real)
     assert [p.id for p in alice.posts_page(10).items] == [post.id]
     alice.create_post(PostCreate(title="after", content="still writable"))

@@ -77,15 +77,7 @@ class ListingReader:
         """The author's own posts, newest change first, from `after` on, at most `limit`
         (all when None). Runs on `conn`, inside the caller's transaction."""
         sql, params = self._query(author_id, status, after, limit)
-        driver = conn.connection.dbapi_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        try:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        return self._summaries(rows)
+        return self._summaries(_fetch(conn, sql, params))
 
     def read_alone(self, engine: sa.Engine, author_id: UUID, *,
                    status: PostStatus | None, after: Position | None, limit: int | None
@@ -149,18 +141,7 @@ class ListingReader:
         is in autocommit, engine.make_engine). SQLite runs a lone statement in a read
         transaction of its own, so the page and its shares are still one snapshot."""
         with engine.connect() as conn:
-            driver = conn.connection.dbapi_connection
-            assert driver is not None
-            cursor = driver.cursor()
-            try:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-            except Exception as err:
-                conn._handle_dbapi_exception(err, sql, params, None, None)  # raises
-                raise
-            finally:
-                cursor.close()
-        return self._summaries(rows)
+            return self._summaries(_fetch(conn, sql, params))
 
     def _summaries(self, rows: Sequence[Any]) -> list[PostSummary]:
         summaries = _SUMMARIES.validate_python([self._fields(row) for row in rows])
@@ -179,6 +160,22 @@ class ListingReader:
             for name in ("updated_at", "published_at", "publish_at"):
                 fields[name] = _utc(fields[name])
         return fields
+
+
+def _fetch(conn: sa.Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """The statement's rows, sent on `conn`'s driver connection; a failure is wrapped
+    as SQLAlchemy wraps it, so the store's error mapping (base.py `_errors`) applies."""
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    except Exception as err:
+        conn._handle_dbapi_exception(err, sql, params, None, None)  # raises
+        raise
+    finally:
+        cursor.close()
 
 
 def _utc(value: datetime | None) -> datetime | None:
