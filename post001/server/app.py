@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, request_response
 
 from post001.core.clock import Clock, utcnow
 from post001.core.config import FeatureFlags, Settings, default_database_url
@@ -129,12 +130,24 @@ def create_app(
         # router's prefix, tags and error responses (post001/server/routers/__init__.py).
         for route in module.router.routes:
             if isinstance(route, APIRoute):
-                route.dependency_overrides_provider = app
+                route = _bound_to(route, app)
             app.router.routes.append(route)
     app.add_middleware(GuardMiddleware, max_body_bytes=server.max_body_bytes,
                        metrics=ctx.metrics, max_header_count=server.max_header_count,
                        max_header_bytes=server.max_header_bytes)
     return app
+
+
+def _bound_to(route: APIRoute, app: FastAPI) -> APIRoute:
+    """This app's own copy of a module-level route. FastAPI fixes a route's dependency
+    overrides provider into its request handler when it builds it, so the copy's
+    handler is built again once the provider is this app: `app.dependency_overrides`
+    then applies, and two apps in one process do not share routes."""
+    bound = copy.copy(route)
+    bound.dependency_overrides_provider = app
+    if getattr(route, "max_body_size", None) is None:  # no body limit wrapper to redo
+        bound.app = request_response(bound.get_route_handler())
+    return bound
 
 
 def signin_defence(engine: sa.Engine, server: ServerSettings) -> SigninDefence:

@@ -379,3 +379,27 @@ def test_openapi_documents_every_route_and_error_shape(api: Any) -> None:
     # a route that takes both still names the bearer scheme once.
     assert publish["security"] == [{"HTTPBearer": []}]
     assert paths["/api/v1/posts/{post_id}/draft"]["patch"]["security"] == [{"HTTPBearer": []}]
+
+
+def test_dependency_overrides_apply_to_this_app_only(api: Any, pg_url: str) -> None:
+    """Each app has its own copy of the API routes (post001/server/app.py `_bound_to`):
+    `app.dependency_overrides` takes effect, as FastAPI documents, and only there."""
+    import typing
+
+    from fastapi import HTTPException
+    from remote_support import asgi_client, make_test_app
+
+    from post001.server.context import StoreDep
+
+    def refuse() -> None:
+        raise HTTPException(status_code=418, detail="overridden")
+
+    headers = api.headers("alice")
+    assert api.client.get("/api/v1/me", headers=headers).status_code == 200
+    other = make_test_app(pg_url, api.clock)
+    dependency = typing.get_args(StoreDep)[1].dependency
+    other.dependency_overrides[dependency] = refuse
+    with asgi_client(other) as client:
+        assert client.get("/api/v1/me", headers=headers).status_code == 418
+    other.state.ctx.close()
+    assert api.client.get("/api/v1/me", headers=headers).status_code == 200

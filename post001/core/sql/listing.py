@@ -109,11 +109,11 @@ class ListingReader:
                 try:
                     # The script holds its own BEGIN and COMMIT: psycopg must not add one.
                     driver.autocommit = True
-                    cursor = psycopg.ClientCursor(driver)
-                    cursor.execute(script, values)
-                    cursor.nextset()  # past BEGIN's result, to the identity's
-                    cursor.nextset()  # to the page's
-                    rows = cursor.fetchall()
+                    with psycopg.ClientCursor(driver) as cursor:
+                        cursor.execute(script, values)
+                        cursor.nextset()  # past BEGIN's result, to the identity's
+                        cursor.nextset()  # to the page's
+                        rows = cursor.fetchall()
                 except sa.exc.DBAPIError:
                     raise
                 except Exception as err:
