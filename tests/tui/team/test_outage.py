@@ -193,8 +193,9 @@ async def test_opened_offline_the_app_learns_the_servers_limits_when_it_answers(
     team.proxy.go_down()
     app = team.app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.store is not None, DEADLINE)
-        assert str(app.sub_title).endswith(" · offline")
+        # The header follows StoreOpened a moment after the store is set: wait for it.
+        await wait_for(pilot, lambda: app.store is not None
+                       and str(app.sub_title).endswith(" · offline"), DEADLINE)
         assert (app.max_collectives, app.max_content) == (DEFAULT_MAX_COLLECTIVES,
                                                           DEFAULT_CONTENT_MAX)
         team.proxy.come_back()
