@@ -169,8 +169,8 @@ async def test_opening_while_the_server_is_away_writes_to_the_journal(team: Team
     team.proxy.go_down()
     app = team.app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.store is not None, DEADLINE)
-        assert app.sub_title == f"alice @ {host_port(team.proxy.url)} · offline"
+        await wait_for(pilot, lambda: app.store is not None and app.sub_title
+                       == f"alice @ {host_port(team.proxy.url)} · offline", DEADLINE)
         await new_post(pilot, app, "On the train", "no network here")
         await wait_for(pilot, lambda: kept(app) >= 1, DEADLINE)
         assert team.rows() == []

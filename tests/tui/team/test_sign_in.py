@@ -55,9 +55,9 @@ async def test_no_token_opens_the_sign_in_screen_and_a_wrong_password_says_so(
         assert screen.query_one("#password").value == ""  # cleared for another try
         await type_into(pilot, app, "#password", PASSWORD)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.store is not None, timeout=30)
+        await wait_for(pilot, lambda: app.store is not None
+                       and app.sub_title == f"alice @ {host_port(server)}", timeout=30)
         assert isinstance(app.screen, DashboardScreen)
-        assert app.sub_title == f"alice @ {host_port(server)}"
     token = backend.entries[(credentials.SERVICE, server)]
     assert token and credentials.find_token(server) is not None
     entry = servers.find(server)
@@ -93,8 +93,8 @@ async def test_without_a_keyring_the_screen_offers_a_private_token_file(
         chosen = tmp_path / "alice.token"
         await type_into(pilot, app, "#token-file", str(chosen))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.store is not None, timeout=30)
-        assert app.sub_title == f"alice @ {host_port(server)}"
+        await wait_for(pilot, lambda: app.store is not None
+                       and app.sub_title == f"alice @ {host_port(server)}", timeout=30)
     assert stat.S_IMODE(chosen.stat().st_mode) == 0o600
     assert servers.find(server).token_file == chosen  # later starts need no flag
     found = credentials.find_token(servers.find(server))
@@ -110,8 +110,8 @@ async def test_a_token_file_signs_in_and_the_palette_signs_out(
     os.chmod(token_file, 0o600)
     app = team_app(server, token_file=str(token_file))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.store is not None, timeout=30)
-        assert app.sub_title == f"alice @ {host_port(server)}"
+        await wait_for(pilot, lambda: app.store is not None
+                       and app.sub_title == f"alice @ {host_port(server)}", timeout=30)
         # The header repaints its title on its own queue, after the sub_title changed.
         await wait_for(pilot, lambda: str(app.screen.query_one("HeaderTitle").render())
                        .endswith(f"alice @ {host_port(server)}"))
