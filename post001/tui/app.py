@@ -233,11 +233,16 @@ class Post001App(TeamModeMixin, App[None]):
             screen.show_recovered(event.count)
 
     def post001_screens(self) -> list[StoreMixin]:
-        """The screens in the stack that follow the app's contract (StoreMixin's hooks);
-        Textual's own (the command palette) and plain dialogs are left out."""
+        """The mounted screens in the stack that follow the app's contract (StoreMixin's
+        hooks); Textual's own (the command palette) and plain dialogs are left out.
+
+        A screen pushed but not yet mounted has no widgets to update: its on_mount reads
+        the app's state itself, so telling it now would only query widgets that don't
+        exist yet (StoreOpened can land between a push and the mount)."""
         from post001.tui.screens.base import StoreMixin
 
-        return [screen for screen in self.screen_stack if isinstance(screen, StoreMixin)]
+        return [screen for screen in self.screen_stack
+                if isinstance(screen, StoreMixin) and screen.is_mounted]
 
     def wait_store(self, timeout: float = 60.0) -> Store:
         """The store, waiting for it to open. Call from worker threads only."""

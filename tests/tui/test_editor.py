@@ -306,3 +306,23 @@ async def test_the_body_is_highlighted_markdown_until_it_grows_too_long(
         assert body.language is None  # typing stays fast in a very long draft
         body.load_text("# Short again\n")
         await wait_for(pilot, lambda: body.language == "markdown")
+
+
+async def test_store_opened_landing_before_a_pushed_editor_mounts_waits_for_its_mount(
+        make_app: Any) -> None:
+    """StoreOpened follows the store being set, so a writer (or a test) can push the editor
+    in between; the app must not reach into the editor's widgets before they exist."""
+    from post001.tui.messages import StoreOpened
+    from post001.tui.screens.editor import EditorScreen
+
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store is not None)
+        screen = EditorScreen()
+        app.push_screen(screen)
+        assert not screen.is_mounted  # the mount runs on the screen's own task, later
+        app._store_opened(StoreOpened(app.store))
+        await wait_for(pilot, lambda: screen.is_mounted)
+        status = str(screen.query_one("#save-status").render())
+        assert status == "new draft"
+        assert app.return_code is None  # no error ended the app
