@@ -10,7 +10,9 @@ options: its h11 protocol with deadlines for slow clients), both:
 - `post001 serve` (the real server: FastAPI, the store, row-level security);
 - the baseline below: one FastAPI app whose routes look the bearer token up by its
   hash (`post001_token_lookup`), `SET LOCAL ROLE post001_app`, `set_config` the user,
-  then do the work in one psycopg transaction on a small connection pool.
+  then do the work in one psycopg transaction on a small connection pool (psycopg's
+  defaults, so repeated statements are prepared, as post001's are on a direct
+  connection).
 The baseline also runs on uvicorn's defaults (httptools), for the save figures, to show
 what the slow-client protection of post001's protocol costs.
 
@@ -77,7 +79,9 @@ def make_baseline() -> Any:
     size = int(os.environ.get("BENCH_BASELINE_POOL", "10"))
     pool: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
     for _ in range(size):
-        pool.put(psycopg.connect(dsn, prepare_threshold=None))
+        # psycopg's defaults (prepared after 5 uses), as `post001 serve` on a direct
+        # connection (POST001_SERVER_PREPARED_STATEMENTS=auto).
+        pool.put(psycopg.connect(dsn))
 
     @contextmanager
     def transaction(authorization: str | None) -> Iterator[tuple[Any, str]]:

@@ -71,11 +71,12 @@ def create_app(
     if engine is None:
         engine = server_engine(url, app_role=server.app_role, pool_size=server.pool_size,
                                max_overflow=server.pool_max_overflow,
-                               pool_timeout=server.pool_timeout)
+                               pool_timeout=server.pool_timeout,
+                               prepared_statements=server.prepared_statements)
     if system_engine is None:
         system_engine = (
             server_engine(url, app_role=server.app_role, pool_size=SCHEDULER_POOL_SIZE,
-                          max_overflow=0)
+                          max_overflow=0, prepared_statements=server.prepared_statements)
             if engine.dialect.name == "postgresql" else engine
         )
     ctx = ServerContext(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -75,6 +76,13 @@ class ServerSettings(BaseSettings):
     pool_max_overflow: int = Field(default=0, ge=0, le=1000)
     #: Seconds a request waits for a free connection before it gets 503 + Retry-After.
     pool_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: Server-side prepared statements (psycopg prepares a statement after its 5th use on
+    #: a connection, so PostgreSQL stops parsing and planning it each time; about 1 ms
+    #: of a publish). "auto": on when the database answering listens on the port the
+    #: server connected to, off when they differ (a pooler such as PgBouncer, usually on
+    #: 6432, is in between: before 1.21 it cannot route them). Say "off" for a pooler on
+    #: the database's own port; "on" for PgBouncer >= 1.21 with max_prepared_statements.
+    prepared_statements: Literal["auto", "on", "off"] = "auto"
     #: Lets a Prometheus elsewhere scrape /metrics (Authorization: Bearer <token>);
     #: without it, only loopback requests that came through no proxy may.
     metrics_token: SecretStr | None = Field(default=None, min_length=16)

@@ -9,9 +9,13 @@ applies to every statement:
 - any other transaction on a server engine (`engine.begin()` anywhere in the server)
   gets the role from a `begin` hook before its first statement, with no user.
 Nothing is set for the session: behind PgBouncer in transaction pooling mode a server
-connection serves many clients, and must carry nothing from one to the next. For the
-same reason psycopg's prepared statements are off (PgBouncer before 1.21 cannot route
-them; the statements here are short, so they save little anyway).
+connection serves many clients, and must carry nothing from one to the next.
+
+Prepared statements are the exception, and only on a direct connection: PostgreSQL
+then parses and plans a repeated statement once per connection, not per request (the
+planning of the publish's reads under row-level security cost about 1 ms). Through a
+pooler (PgBouncer before 1.21 cannot route them) they stay off: `prepares_on` tells
+the two apart by port (`POST001_SERVER_PREPARED_STATEMENTS`, post001/server/config.py).
 
 The scheduler has its own small engine with no extra rights: it finds every author's
 due posts through the SECURITY DEFINER function `post001_due_posts`
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -50,6 +55,22 @@ def is_postgres(engine: sa.Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+#: psycopg's own default: a statement is prepared on its fifth use on a connection.
+PREPARE_THRESHOLD = 5
+
+
+def prepares_on(dbapi_conn: Any, mode: str) -> bool:
+    """Whether a new connection may use prepared statements ("auto": only when the
+    database says it listens on the port we reached it on; see the module's note)."""
+    if mode != "auto":
+        return mode == "on"
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SHOW port")
+        row = cur.fetchone()
+    dbapi_conn.rollback()  # SHOW opened a transaction; the pool expects none
+    return row is not None and str(row[0]) == str(dbapi_conn.info.port)
+
+
 def server_engine(
     url: str,
     *,
@@ -57,11 +78,13 @@ def server_engine(
     pool_size: int = 10,
     max_overflow: int = 0,
     pool_timeout: float = 10.0,
+    prepared_statements: str = "auto",
 ) -> sa.Engine:
     """An engine whose PostgreSQL transactions act as `app_role` (RLS applies).
 
     At most `pool_size + max_overflow` connections; a request that finds them all busy
-    waits up to `pool_timeout` seconds, then gets 503 with Retry-After."""
+    waits up to `pool_timeout` seconds, then gets 503 with Retry-After.
+    `prepared_statements` is "auto", "on" or "off" (the module's note)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         return make_engine(url)
@@ -72,6 +95,12 @@ def server_engine(
         pool_pre_ping=False, connect_args={"prepare_threshold": None},
         execution_options={ROLE_OPTION: app_role},
     )
+
+    @event.listens_for(engine, "connect")
+    def _prepare_where_safe(dbapi_conn: Any, _record: Any) -> None:
+        if prepares_on(dbapi_conn, prepared_statements):
+            dbapi_conn.prepare_threshold = PREPARE_THRESHOLD
+
     if app_role:
         as_app = f"SELECT set_config('role', '{app_role}', true)"
 

@@ -3,7 +3,8 @@
 Server connections are shared by every client transaction, so nothing may live in a
 database session: the role, the user and the scheduler's system flag are set per
 transaction (post001/core/sql/engine.py, act_as), and psycopg's prepared statements are
-off (PgBouncer 1.18 cannot route them)."""
+off (PgBouncer 1.18 cannot route them): the server sees the pooler's port differ from
+the one PostgreSQL listens on (POST001_SERVER_PREPARED_STATEMENTS=auto)."""
 
 from __future__ import annotations
 
@@ -110,6 +111,17 @@ def test_two_users_interleaved_through_the_pooler_see_only_their_own_drafts(
         )).all())
     for user in users:
         assert {pid for pid, author in authors.items() if author == user} == mine[user]
+
+
+def test_prepared_statements_stay_off_through_the_pooler(bounced_url: str, clock: Any
+                                                        ) -> None:
+    app = make_test_app(bounced_url, clock)
+    try:
+        for engine in (app.state.ctx.engine, app.state.ctx.system_engine):
+            with engine.connect() as conn:
+                assert conn.connection.driver_connection.prepare_threshold is None
+    finally:
+        app.state.ctx.close()
 
 
 def test_nothing_the_server_sets_outlives_its_transaction(pg_url: str, tmp_path: Path,

@@ -240,3 +240,63 @@ def test_a_small_pool_serves_many_concurrent_writers(pg_url: str, clock: Any,
     app.state.ctx.close()
     assert statuses == {200: writers * 5}, statuses
     assert in_use[1] <= 2
+
+
+def _traced_requests(engine: sa.Engine, trace: Any) -> Any:
+    """Trace (libpq's protocol trace) every connection the engine opens from now on;
+    the returned function stops it. The engine's own connect hooks run first, so the
+    trace starts at the first request's messages."""
+    from psycopg import pq
+
+    traced: list[Any] = []
+
+    def start(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.pgconn.trace(trace.fileno())
+        dbapi_conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        traced.append(dbapi_conn)
+
+    engine.dispose()  # pooled connections reconnect, traced
+    event.listen(engine, "connect", start)
+
+    def stop() -> None:
+        event.remove(engine, "connect", start)
+        for conn in traced:
+            conn.pgconn.untrace()
+        engine.dispose()
+
+    return stop
+
+
+def test_repeated_statements_are_prepared_on_a_direct_connection(api: Any, tmp_path: Any
+                                                                 ) -> None:
+    """POST001_SERVER_PREPARED_STATEMENTS=auto: the server reached PostgreSQL on the port
+    it listens on, so psycopg prepares a statement after its fifth use; from then on the
+    token lookup is a Bind of the named statement, its text no longer parsed
+    (tests/server/test_pgbouncer.py: through the pooler they stay off)."""
+    headers = api.headers("alice")
+    post = _draft(api, headers)
+    with open(tmp_path / "trace", "w") as trace:
+        stop = _traced_requests(api.ctx.engine, trace)
+        try:
+            for _ in range(9):
+                assert api.client.get(f"/api/v1/posts/{post['id']}",
+                                      headers=headers).status_code == 200
+        finally:
+            stop()
+    parses = [line for line in (tmp_path / "trace").read_text().splitlines()
+              if line.startswith("F") and "\tParse\t" in line
+              and "post001_token_lookup" in line]
+    assert len(parses) == 6, parses  # five times unnamed, then once as a named statement
+    assert '"_pg3_' in parses[-1] and all('"_pg3_' not in line for line in parses[:5])
+
+
+@pytest.mark.parametrize(("mode", "threshold"), [("off", None), ("on", 5), ("auto", 5)])
+def test_the_prepared_statements_setting_reaches_every_connection(
+        pg_url: str, clock: Any, mode: str, threshold: int | None) -> None:
+    app = make_test_app(pg_url, clock, prepared_statements=mode)
+    try:
+        for engine in (app.state.ctx.engine, app.state.ctx.system_engine):
+            with engine.connect() as conn:
+                assert conn.connection.driver_connection.prepare_threshold == threshold
+    finally:
+        app.state.ctx.close()
