@@ -300,3 +300,29 @@ def test_the_prepared_statements_setting_reaches_every_connection(
                 assert conn.connection.driver_connection.prepare_threshold == threshold
     finally:
         app.state.ctx.close()
+
+
+def test_after_a_burst_sequential_requests_reuse_the_most_recent_connection(api: Any
+                                                                            ) -> None:
+    """The pool is last in, first out: at low load one warm connection (its prepared
+    statements, the database's cached trigger plans) serves request after request,
+    where first in, first out would rotate through every connection a burst opened."""
+    headers = api.headers("alice")
+    post = _draft(api, headers)
+    engine = api.ctx.engine
+    burst = [engine.connect() for _ in range(3)]  # as a burst of requests would
+    for conn in burst:
+        conn.close()
+    used: list[int] = []
+
+    def checkout(dbapi_conn: Any, *_: Any) -> None:
+        used.append(id(dbapi_conn))
+
+    event.listen(engine, "checkout", checkout)
+    try:
+        for _ in range(5):
+            assert api.client.get(f"/api/v1/posts/{post['id']}",
+                                  headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "checkout", checkout)
+    assert len(used) == 5 and len(set(used)) == 1, used
