@@ -463,7 +463,9 @@ def main() -> int:
         "POST001_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--publishes", type=int, default=40, help="per client")
+    # 200 per client (two rounds of 100): at 40, one client's figure rested on 2 x 20
+    # requests, and a single stall moved its p50 and slowdown by 0.4x from run to run.
+    parser.add_argument("--publishes", type=int, default=200, help="per client")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
