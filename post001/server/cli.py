@@ -137,9 +137,9 @@ def serve_command(state: State, host: str, port: int, workers: int, log_level: s
         from post001.server.app import create_app
 
         # post001's own access log (post001.access) replaces uvicorn's.
-        uvicorn.run(create_app(database_url=url, migrate=False), host=host, port=port,
-                    log_level=log_level, log_config=None, access_log=False,
-                    **uvicorn_options())
+        app = create_app(database_url=url, migrate=False, freeze_heap=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None,
+                    access_log=False, **uvicorn_options())
 
 
 # --- server administration --------------------------------------------------------------
