@@ -63,6 +63,7 @@ PASSWORD = "benchmark password"
 COLLECTIVES = ("c1", "c2", "c3")
 SAVE_LEVELS = (1, 8, 32, 64)
 PUBLISH_LEVELS = (1, 8)
+PUBLISH_ROUNDS = 5  # per side, alternating with the baseline
 SIGN_INS = 96
 HERE = Path(__file__).resolve().parent
 
@@ -463,7 +464,7 @@ def main() -> int:
         "POST001_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--workers", type=int, default=2)
-    # 200 per client (two rounds of 100): at 40, one client's figure rested on 2 x 20
+    # 200 per client (five rounds of 40): at 40, one client's figure rested on 2 x 20
     # requests, and a single stall moved its p50 and slowdown by 0.4x from run to run.
     parser.add_argument("--publishes", type=int, default=200, help="per client")
     parser.add_argument("--json", action="store_true")
@@ -542,9 +543,11 @@ def main() -> int:
         for level in PUBLISH_LEVELS:
             writers = db.writers[1:level + 1]
             rows = {"post001": [], "baseline": []}
-            for side in ("baseline", "post001", "baseline", "post001"):
+            # Five short rounds each, alternating: this machine's speed drifts by 2x within
+            # a minute, and two long rounds each let a drift land on one side only.
+            for side in ("baseline", "post001") * PUBLISH_ROUNDS:
                 jobs = [{"token": db.tokens[w],
-                         "posts": db.drafts(w, args.publishes // 2, True)}
+                         "posts": db.drafts(w, args.publishes // PUBLISH_ROUNDS, True)}
                         for w in writers]
                 rows[side].append(run_load("publish", bases[side], jobs, 0, paths[side],
                                            pids[side]))
