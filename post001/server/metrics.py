@@ -92,6 +92,10 @@ SCHEDULER_PUBLISHED = Counter(
 WORKERS = Gauge(
     "post001_workers", "Server worker processes alive.", registry=REGISTRY,
     multiprocess_mode="livesum")
+HEAP_FROZEN = Gauge(
+    "post001_heap_frozen_objects", "Objects made at start-up that the garbage "
+    "collector's passes skip (gc.freeze in `post001 serve`; 0: none).", registry=REGISTRY,
+    multiprocess_mode="livesum")
 
 
 # --- what the server calls ------------------------------------------------------------
@@ -185,6 +189,10 @@ def forget_engine(engine: sa.Engine, pool: str) -> None:
 
 def worker_started() -> None:
     WORKERS.inc()
+
+
+def heap_frozen(objects: int) -> None:
+    HEAP_FROZEN.set(objects)
 
 
 def worker_stopped() -> None:

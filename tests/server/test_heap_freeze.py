@@ -1,6 +1,6 @@
 """`post001 serve` keeps what start-up made out of the collector's passes (app.py,
-`_frozen_heap`), and an app built for embedding or tests leaves the process's collector
-as it found it."""
+`_frozen_heap`) and says so in /metrics, and an app built for embedding or tests leaves
+the process's collector as it found it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import asyncio
 import gc
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
-from post001.server import create_app
+from post001.server import create_app, metrics
+
+
+def frozen_gauge(text: str) -> float:
+    """`post001_heap_frozen_objects` in a Prometheus text exposition."""
+    for family in text_string_to_metric_families(text):
+        if family.name == "post001_heap_frozen_objects":
+            return sum(sample.value for sample in family.samples)
+    raise AssertionError("/metrics has no post001_heap_frozen_objects")
 
 
 def freeze_counts_through_lifespan(app: FastAPI) -> tuple[int, int]:
@@ -19,9 +29,14 @@ def freeze_counts_through_lifespan(app: FastAPI) -> tuple[int, int]:
 
     async def run() -> int:
         async with app.router.lifespan_context(app):
-            return gc.get_freeze_count()
+            # /metrics reports the count at the freeze; frozen objects can only be
+            # freed since, never added.
+            count = gc.get_freeze_count()
+            assert frozen_gauge(metrics.exposition()[0].decode()) >= count
+            return count
 
     during = asyncio.run(run())  # the lifespan's shutdown closes the app's engines
+    assert frozen_gauge(metrics.exposition()[0].decode()) == 0
     return during, gc.get_freeze_count()
 
 
@@ -48,3 +63,15 @@ def test_serve_builds_the_app_that_freezes(monkeypatch: Any, sqlite_url: str) ->
     during, after = freeze_counts_through_lifespan(app_module.create_app_from_env())
     assert during > 50_000
     assert after == 0
+
+
+def test_serve_with_one_worker_reports_its_frozen_heap(pg_url: str) -> None:
+    """The single-process path of `post001 serve` builds its app itself (not through
+    the factory): the real command, scraped from loopback once it answers (uvicorn
+    serves only after the lifespan's start-up, which is where the heap is frozen)."""
+    from subprocess_support import post001_serve
+
+    with post001_serve("--db", pg_url) as served:
+        scraped = httpx.get(f"{served.url}/metrics", timeout=5)
+    assert scraped.status_code == 200
+    assert frozen_gauge(scraped.text) > 50_000
