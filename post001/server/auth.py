@@ -32,6 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from post001.core.clock import as_utc
 from post001.core.errors import NotFoundError, PermissionDenied, Post001Error, ValidationError
 from post001.core.models import User, UserCreate
+from post001.core.sql import direct
 from post001.core.sql.engine import act_as, begin_as, identity_params, identity_sql
 from post001.core.validation import parse
 
@@ -170,10 +171,11 @@ def authenticate_in(conn: sa.Connection, token: str | None, now: datetime) -> Pr
     digest = token_hash(token)
     if _pg(conn):
         # The lookup and the identity in one round trip (the role switch and the user
-        # are transaction-local; see post001/core/sql/engine.py, act_as).
+        # are transaction-local; see post001/core/sql/engine.py, act_as). On the driver:
+        # SQLAlchemy would describe this text's result afresh on every request.
         params = {**identity_params(conn, None), "h": digest}
         params.pop("post001_uid")
-        row = conn.exec_driver_sql(_token_lookup_sql(identity_sql(conn)), params).first()
+        row = direct.first_text(conn, _token_lookup_sql(identity_sql(conn)), params)
     else:
         row = conn.execute(
             sa.select(api_tokens.c.id.label("token_id"), api_tokens.c.user_id,

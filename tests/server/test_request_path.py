@@ -326,3 +326,20 @@ def test_after_a_burst_sequential_requests_reuse_the_most_recent_connection(api:
     finally:
         event.remove(engine, "checkout", checkout)
     assert len(used) == 5 and len(set(used)) == 1, used
+
+
+def test_the_token_lookup_reads_its_row_from_the_driver(api: Any) -> None:
+    """`direct.first_text`, which every request's token lookup goes through: the row by
+    column name (a repeated name renamed by its position), None for no row, and a
+    driver error as SQLAlchemy's, like any other statement."""
+    from post001.core.sql import direct
+
+    with api.ctx.engine.connect() as conn:
+        row = direct.first_text(
+            conn, "SELECT set_config('post001.a', %(a)s, true), "
+            "set_config('post001.b', 'b', true), 7 AS n", {"a": "a"})
+        assert row is not None
+        assert (row.set_config, row._1, row.n) == ("a", "b", 7)
+        assert direct.first_text(conn, "SELECT 1 AS n WHERE false", {}) is None
+        with pytest.raises(sa.exc.ProgrammingError):
+            direct.first_text(conn, "SELECT no_such_column", {})

@@ -20,6 +20,7 @@ security or savepoints changes. What stays the same as SQLAlchemy's own executio
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
@@ -172,6 +173,27 @@ def execute_text(conn: sa.Connection, sql: str, params: dict[str, Any]) -> None:
     """One statement written for the driver (its parameter style, values already as
     the driver takes them), rows not wanted."""
     _send_sql(conn, sql, params, many=False).close()
+
+
+def first_text(conn: sa.Connection, sql: str, params: dict[str, Any]) -> Any | None:
+    """One statement written for the driver (as `execute_text`); its first row as a
+    named tuple of the driver's values, or None. For a statement whose result SQLAlchemy
+    would otherwise describe afresh on every call (a text has no cached metadata)."""
+    cursor = _send_sql(conn, sql, params, many=False)
+    try:
+        row = cursor.fetchone()
+        names = tuple(column[0] for column in cursor.description or ())
+    except BaseException as err:
+        cursor.close()
+        conn._handle_dbapi_exception(err, sql, params, cursor, None)
+    cursor.close()
+    return None if row is None else _text_row(names)._make(row)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_row(names: tuple[str, ...]) -> Any:
+    # rename: a name the statement repeats (two set_config calls) is renamed by position.
+    return namedtuple("Row", names, rename=True)
 
 
 def _send(conn: sa.Connection, prepared: Prepared, params: Any, *, many: bool) -> Any:
