@@ -136,13 +136,8 @@ class Pending:
         self._conn, self._cursor, self._prepared = conn, cursor, prepared
 
     def rows(self) -> list[Any]:
-        cursor = self._cursor
-        try:
-            fetched = cursor.fetchall()
-        except BaseException as err:
-            cursor.close()
-            self._conn._handle_dbapi_exception(err, self._prepared.sql, None, cursor, None)
-        cursor.close()
+        fetched = _read(self._conn, self._cursor, self._prepared.sql, None,
+                        lambda cursor: cursor.fetchall())
         return _rows(self._prepared, fetched)
 
 
@@ -180,14 +175,11 @@ def first_text(conn: sa.Connection, sql: str, params: dict[str, Any]) -> Any | N
     named tuple of the driver's values, or None. For a statement whose result SQLAlchemy
     would otherwise describe afresh on every call (a text has no cached metadata)."""
     cursor = _send_sql(conn, sql, params, many=False)
-    try:
-        row = cursor.fetchone()
-        names = tuple(column[0] for column in cursor.description or ())
-    except BaseException as err:
-        cursor.close()
-        conn._handle_dbapi_exception(err, sql, params, cursor, None)
-    cursor.close()
-    return None if row is None else _text_row(names)._make(row)
+    row, description = _read(conn, cursor, sql, params,
+                             lambda cursor: (cursor.fetchone(), cursor.description))
+    if row is None:
+        return None
+    return _text_row(tuple(column[0] for column in description))._make(row)
 
 
 @functools.lru_cache(maxsize=64)
@@ -219,6 +211,19 @@ def _send_sql(conn: sa.Connection, sql: str, params: Any, *, many: bool) -> Any:
         cursor.close()
         conn._handle_dbapi_exception(err, sql, params, cursor, None)
     return cursor
+
+
+def _read(conn: sa.Connection, cursor: Any, sql: str, params: Any,
+          read: Callable[[Any], Any]) -> Any:
+    """`read(cursor)`, then the cursor closed; a driver error while reading becomes
+    SQLAlchemy's through the connection's own handler (as in `_send_sql`)."""
+    try:
+        result = read(cursor)
+    except BaseException as err:
+        cursor.close()
+        conn._handle_dbapi_exception(err, sql, params, cursor, None)
+    cursor.close()
+    return result
 
 
 def _rows(prepared: Prepared, fetched: list[Any]) -> list[Any]:
