@@ -346,7 +346,7 @@ class TeamModeMixin:
         post = message.post
         if post is not None:
             for editor in self._editors(message.post_id):
-                editor._restored(post)  # shows it, as a restored revision is shown
+                editor.settled(post, mine=message.choice == "mine")
         app.notify({"mine": "Your offline text replaced the server's (theirs is in the "
                             "post's history).",
                     "theirs": "Showing the server's text; yours is kept on this machine "

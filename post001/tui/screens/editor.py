@@ -660,6 +660,25 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.saver.succeeded(self.saver.start(self._now()), post.updated_at)
         self._show_status()
 
+    def settled(self, post: Post, *, mine: bool) -> None:
+        """An offline conflict was settled and the server now holds `post`. The choice
+        is made in a dialog and the server answers a moment later: whatever the writer
+        typed in between is never replaced. With their own text chosen it builds on
+        `post`'s version (the next auto-save sends it); with the server's text or a
+        copy, it is set aside on this machine (as the online conflict's "theirs" does)
+        before `post` is shown."""
+        if not (self.saver.dirty or self.saver.in_flight):
+            self._restored(post)
+        elif mine:
+            self.sync.adopt(post)
+            self._remember(post)
+        else:
+            self.sync.set_aside(post.id, fields(self.snapshot()),
+                                reason="your text, typed while an offline conflict was "
+                                       "being settled")
+            self.papp.count_recovered()
+            self._restored(post)
+
     async def action_external_editor(self) -> None:
         body = self.query_one("#body", TextArea)
         command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"

@@ -5,6 +5,7 @@ journal replay; the tests wait on what the server holds."""
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from fault_proxy import every_other
 from textual.widgets import Static, TextArea
 
 from post001.core.models import PostStatus, PostUpdate
+from post001.tui import recovery
 from post001.tui.app import Post001App
 from post001.tui.screens.conflict import ConflictScreen
 from post001.tui.screens.editor import EditorScreen
@@ -103,11 +105,13 @@ async def test_a_post_created_offline_is_created_once_even_when_answers_are_lost
     assert len(team.rows()) == 1
 
 
-async def test_a_real_conflict_opens_the_three_way_dialog_and_drops_neither_text(
-        team: Team) -> None:
-    app = team.app()
+async def offline_conflict(pilot: Any, app: Post001App, team: Team
+                           ) -> tuple[EditorScreen, Any]:
+    """The writer types " mine" while the server is away and their other device saves
+    "theirs" meanwhile: once the server is back, the three-way dialog is up. Returns the
+    editor and the post's row as it was before the other device's save."""
     laptop = team.direct()
-    async with app.run_test(size=SIZE) as pilot:
+    try:
         editor = await new_post(pilot, app, "Shared", "start")
         await wait_for(pilot, lambda: [r.content for r in team.rows()] == ["start"], DEADLINE)
         team.proxy.go_down()
@@ -115,19 +119,76 @@ async def test_a_real_conflict_opens_the_three_way_dialog_and_drops_neither_text
         await wait_for(pilot, lambda: kept(app) >= 1, DEADLINE)
         [row] = team.rows()
         laptop.save_draft(row.id, PostUpdate(content="theirs"), expected_version=row.version)
-        team.proxy.come_back()
-        await wait_for(pilot, lambda: isinstance(app.screen, JournalConflictScreen), DEADLINE)
-        dialog = app.screen
-        await wait_for(pilot, lambda: "theirs" in text_of(dialog, "#stored"))
-        assert "start mine" in text_of(dialog, "#mine")
-        assert team.row(row.id).content == "theirs"  # nothing overwritten before the choice
+    finally:
+        laptop.close()
+    team.proxy.come_back()
+    await wait_for(pilot, lambda: isinstance(app.screen, JournalConflictScreen), DEADLINE)
+    dialog = app.screen
+    await wait_for(pilot, lambda: "theirs" in text_of(dialog, "#stored"))
+    assert "start mine" in text_of(dialog, "#mine")
+    assert team.row(row.id).content == "theirs"  # nothing overwritten before the choice
+    return editor, row
+
+
+def hold_resolutions(app: Post001App) -> threading.Event:
+    """The store settles a conflict on the server, then waits for the returned event
+    before the app hears of it: the moment a writer may already be typing again."""
+    store: Any = app.store
+    settle, answer = store.resolve, threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        result = settle(*args, **kwargs)
+        answer.wait(DEADLINE)
+        return result
+
+    store.resolve = held
+    return answer
+
+
+async def test_a_real_conflict_opens_the_three_way_dialog_and_drops_neither_text(
+        team: Team) -> None:
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor, row = await offline_conflict(pilot, app, team)
         await pilot.press("m")
         await wait_for(pilot, lambda: team.row(row.id).content == "start mine", DEADLINE)
         await wait_for(pilot, lambda: app.screen is editor)
         await pilot.press(*" again")
         await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
         assert not isinstance(app.screen, ConflictScreen)
-    laptop.close()
+
+
+async def test_words_typed_while_the_choice_of_mine_is_settled_are_saved(team: Team) -> None:
+    """The dialog closes at once and the server's answer follows: what the writer types
+    in between must not be replaced by that answer (it once was, and never saved)."""
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor, row = await offline_conflict(pilot, app, team)
+        answer = hold_resolutions(app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: team.row(row.id).content == "start mine", DEADLINE)
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.press(*" again")
+        answer.set()
+        await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
+        assert text_of(editor, "#body") == "start mine again"
+        assert not isinstance(app.screen, ConflictScreen)
+
+
+async def test_words_typed_while_the_choice_of_theirs_is_settled_are_set_aside(
+        team: Team) -> None:
+    app = team.app()
+    async with app.run_test(size=SIZE) as pilot:
+        editor, row = await offline_conflict(pilot, app, team)
+        answer = hold_resolutions(app)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.press(*" again")
+        answer.set()
+        await wait_for(pilot, lambda: text_of(editor, "#body") == "theirs", DEADLINE)
+        kept_texts = [draft["fields"].get("content") for draft in recovery.pending()]
+        assert "start mine again" in kept_texts, kept_texts
+        assert team.row(row.id).content == "theirs"
 
 
 async def test_publishing_offline_is_refused_with_the_reason_or_queued_on_request(
