@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, request_response
 
@@ -102,6 +103,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = None
+        # anyio's default of 40 threads let 30 requests queue inside threads for the 10
+        # pooled connections, contending for the pool's lock and the GIL (docs/server.md).
+        to_thread.current_default_thread_limiter().total_tokens = (
+            server.request_threads_in_use)
         metrics.worker_started()
         if scheduler:
             task = asyncio.create_task(scheduler_loop(ctx, settings.scheduler_interval))

@@ -19,12 +19,13 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
+import aiologic
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -222,23 +223,46 @@ class ServerBusy(Post001Error):
 
 
 class VerifyGate:
-    """At most `slots` password verifications at once in this process (argon2 takes
-    64 MiB and a core for each); a caller waits up to `wait_seconds` for a slot, then
-    gets ServerBusy (503 with Retry-After). Memory stays bounded whatever the load."""
+    """At most `slots` password checks at once in this process (argon2 takes 64 MiB and
+    a core for each); a caller waits up to `wait_seconds` for a slot, then gets
+    ServerBusy (503 with Retry-After). Memory stays bounded whatever the load.
+
+    The server's sign-in routes wait on the event loop (`waiting`), not in a request
+    thread: a burst of sign-ins queued for a slot would otherwise hold every thread of
+    the worker for up to `wait_seconds`, and saves would wait behind them. The slots
+    are an aiologic semaphore because they are shared by the worker's event loop and
+    threads (`slot`, for code that is not async), which asyncio's is not."""
 
     def __init__(self, slots: int, wait_seconds: float) -> None:
         self.slots = slots
         self.wait_seconds = wait_seconds
-        self._semaphore = threading.BoundedSemaphore(slots)
+        self._semaphore = aiologic.BoundedSemaphore(slots)
+
+    @property
+    def queued(self) -> int:
+        """Callers waiting for a slot now."""
+        return int(self._semaphore.waiting)
+
+    def _busy(self) -> ServerBusy:
+        return ServerBusy(max(1, math.ceil(self.wait_seconds)))
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
-        if not self._semaphore.acquire(timeout=self.wait_seconds):
-            raise ServerBusy(max(1, math.ceil(self.wait_seconds)))
+        if not self._semaphore.green_acquire(timeout=self.wait_seconds):
+            raise self._busy()
         try:
             yield
         finally:
-            self._semaphore.release()
+            self._semaphore.green_release()
+
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        if not await self._semaphore.async_acquire(timeout=self.wait_seconds):
+            raise self._busy()
+        try:
+            yield
+        finally:
+            self._semaphore.async_release()
 
 
 def login(
@@ -249,9 +273,9 @@ def login(
     now: datetime,
     name: str = "",
     expires_at: datetime | None = None,
-    gate: VerifyGate | None = None,
 ) -> dict[str, Any]:
-    """Check a password and issue a new token (returned once, stored only as a hash)."""
+    """Check a password and issue a new token (returned once, stored only as a hash).
+    The server calls it holding a `VerifyGate` slot."""
     with engine.begin() as conn:
         if _pg(conn):
             row = conn.execute(sa.text("SELECT * FROM post001_password_lookup(:u)"),
@@ -262,8 +286,7 @@ def login(
                 .join(user_passwords, user_passwords.c.user_id == _users.c.id)
                 .where(_users.c.username == username)
             ).first()
-    with gate.slot() if gate is not None else contextlib.nullcontext():
-        ok = verify_password(row.password_hash if row else None, password)
+    ok = verify_password(row.password_hash if row else None, password)
     if row is None or not ok:
         raise AuthError("Wrong username or password.")
     with engine.begin() as conn:
@@ -274,9 +297,10 @@ def login(
 
 
 def change_password(engine: sa.Engine, principal: Principal, current: str, new: str, *,
-                    now: datetime, gate: VerifyGate | None = None) -> int:
+                    now: datetime) -> int:
     """The signed-in user's own change: the current password must be right; every other
-    token of theirs is revoked (the one making the change stays). Returns how many."""
+    token of theirs is revoked (the one making the change stays). Returns how many.
+    The server calls it holding a `VerifyGate` slot."""
     check_password_rules(new)
     with engine.begin() as conn:
         if _pg(conn):
@@ -286,8 +310,7 @@ def change_password(engine: sa.Engine, principal: Principal, current: str, new: 
             row = conn.execute(
                 sa.select(user_passwords.c.user_id, user_passwords.c.password_hash)
                 .where(user_passwords.c.user_id == principal.user_id)).first()
-    with gate.slot() if gate is not None else contextlib.nullcontext():
-        ok = verify_password(row.password_hash if row else None, current)
+    ok = verify_password(row.password_hash if row else None, current)
     if row is None or not ok or row.user_id != principal.user_id:
         raise PermissionDenied("current_password: that is not your current password.",
                                field="current_password")

@@ -74,6 +74,11 @@ class ServerSettings(BaseSettings):
     pool_size: int = Field(default=10, ge=1, le=1000)
     #: Extra connections a worker may open under a burst (closed again when returned).
     pool_max_overflow: int = Field(default=0, ge=0, le=1000)
+    #: Threads each worker runs requests' database work in; 0 sizes them to the work
+    #: that can proceed at once, `request_threads_in_use`. The rest of the requests wait
+    #: on the event loop, which costs nothing, rather than in threads that could only
+    #: queue for a pooled connection or a password check slot (docs/server.md).
+    request_threads: int = Field(default=0, ge=0, le=1000)
     #: Seconds a request waits for a free connection before it gets 503 + Retry-After.
     pool_timeout: float = Field(default=10.0, gt=0, le=300)
     #: Server-side prepared statements (psycopg prepares a statement after its 5th use on
@@ -86,6 +91,13 @@ class ServerSettings(BaseSettings):
     #: Lets a Prometheus elsewhere scrape /metrics (Authorization: Bearer <token>);
     #: without it, only loopback requests that came through no proxy may.
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
+
+    @property
+    def request_threads_in_use(self) -> int:
+        """`request_threads`, or else one per pooled connection and per password check
+        slot, and two more: the scheduler's pass and a sign-in's throttle bookkeeping."""
+        return self.request_threads or (self.pool_size + self.pool_max_overflow
+                                        + self.max_concurrent_verifications + 2)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -225,6 +225,16 @@ def _run_in_session(endpoint: Callable[..., Any], kwargs: dict[str, Any]) -> Any
         session.close(ok)
 
 
+async def checked_principal(principal: auth.Principal) -> auth.Principal:
+    """The signed-in user, for an async route body: there `Principal` is still the
+    placeholder, and checking its token takes a thread-pool call of its own."""
+    if not isinstance(principal, _Pending):
+        return principal
+    checked: auth.Principal = await run_in_threadpool(
+        _run_in_session, lambda principal: principal, {"principal": principal})
+    return checked
+
+
 class OneTransactionRoute(APIRoute):
     """An API route whose sync body runs in one thread-pool call, in the request's
     one transaction (see the module's docstring)."""

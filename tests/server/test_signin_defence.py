@@ -5,7 +5,9 @@ proxies; bounded argon2 verifications; token lifecycle (password change, expiry 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -162,6 +164,57 @@ def test_verifications_are_bounded_and_the_rest_get_503_with_retry_after(
         assert 503 in codes and codes <= {429, 503}, codes
         assert all(int(a.headers["Retry-After"]) >= 1 for a in answers)
         assert _sign_in(client, "alice", PASSWORD).status_code == 201
+
+
+def test_sign_ins_waiting_for_a_slot_hold_no_request_thread(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    """A burst of sign-ins queued for a password check slot waits on the event loop:
+    other requests still get a thread (each sign-in used to wait in one, up to
+    `verification_wait_seconds`, and saves waited behind them)."""
+    ensure_user(admin, "alice", clock)
+    generous = {"login_attempts_per_minute": 1000, "signin_client_failures": 1000,
+                "signin_user_failures": 1000}
+    with serving(pg_url, clock, verification_wait_seconds=120, **generous) as (app, client):
+        gate = app.state.ctx.signin.gate
+        threads = app.state.ctx.server.request_threads_in_use
+        token = _sign_in(client, "alice", PASSWORD).json()["token"]
+        me = {"Authorization": f"Bearer {token}"}
+        burst = max(48, 2 * threads)  # more than anyio's default 40 threads, too
+        with ThreadPoolExecutor(burst) as pool:
+            with gate.slot(), gate.slot():  # two slow argon2 checks, as it were
+                answers = [pool.submit(_sign_in, client, "alice", PASSWORD)
+                           for _ in range(burst)]
+                _until(lambda: gate.queued == burst)
+                saved = client.post("/api/v1/posts", headers=me,
+                                    json={"title": "Written during a sign-in storm"})
+                assert saved.status_code == 201, saved.text
+                assert client.get("/api/v1/me", headers=me).status_code == 200
+                assert gate.queued == burst  # the storm was still waiting throughout
+            codes = [a.result().status_code for a in answers]
+        assert codes == [201] * burst, codes
+
+
+def test_request_threads_follow_the_pool_and_the_slots(pg_url: str, clock: Any) -> None:
+    """Threads beyond the pooled connections and the password check slots could only
+    queue; the worker runs one per connection and per slot, plus two."""
+    import anyio.to_thread
+
+    async def threads(app: Any) -> float:
+        async with app.router.lifespan_context(app):  # the app's start, as uvicorn's
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    for options, expected in (({"pool_size": 3, "max_concurrent_verifications": 1}, 6),
+                              ({"pool_size": 3, "pool_max_overflow": 4}, 11),
+                              ({"request_threads": 7}, 7)):
+        assert asyncio.run(threads(make_test_app(pg_url, clock, **options))) == expected
+
+
+def _until(condition: Any) -> None:
+    """Wait for a condition the server reaches on its own (a bound on a hang, not a pace)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "the condition was never met"
+        time.sleep(0.01)
 
 
 def test_a_password_change_revokes_every_other_token(pg_url: str, clock: Any,

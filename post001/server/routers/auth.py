@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
 
 from fastapi import Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from post001.core.errors import PermissionDenied
 from post001.server import auth, metrics
-from post001.server.context import Ctx, Principal, ServerContext
+from post001.server.context import Ctx, Principal, ServerContext, checked_principal
 from post001.server.routers import api_router
 from post001.server.schemas import (
     PasswordChange,
@@ -33,53 +35,61 @@ def token_days(asked: int | None, default: int, cap: int) -> int:
     return days
 
 
-@contextlib.contextmanager
-def password_check(ctx: ServerContext, request: Request, username: str) -> Iterator[None]:
-    """Throttle one password check: reserved as a failure before argon2 runs (so
-    parallel guesses are counted as they arrive), given back when the password was
-    right, or when it was never checked (busy, database down)."""
+@contextlib.asynccontextmanager
+async def password_check(ctx: ServerContext, request: Request,
+                         username: str) -> AsyncIterator[None]:
+    """Throttle one password check and hold a verification slot for it.
+
+    The attempt is reserved as a failure before argon2 runs (so parallel guesses are
+    counted as they arrive), and given back when the password was right, or when it
+    was never checked (no slot in time, database down). The slot is awaited on the
+    event loop: a sign-in queued behind others holds no request thread
+    (post001/server/auth.py, VerifyGate). The database work runs in threads."""
     client = ctx.signin.client_of(request.client.host if request.client else None,
                                   request.headers.getlist("x-forwarded-for"))
     now = ctx.now()
+    throttle = ctx.signin.throttle
     try:
-        reservation = ctx.signin.throttle.reserve(client, username, now)
+        reservation = await run_in_threadpool(throttle.reserve, client, username, now)
     except auth.TooManyAttempts:
         metrics.signin_throttled()
         raise
-    signed_in = False
     try:
-        yield
-        signed_in = True
+        async with ctx.signin.gate.waiting():
+            yield
     except (auth.AuthError, PermissionDenied):
         metrics.signin_failed()
         raise
     except BaseException:
         with contextlib.suppress(Exception):
-            ctx.signin.throttle.release(reservation, now, signed_in=False)
+            await run_in_threadpool(
+                functools.partial(throttle.release, reservation, now, signed_in=False))
         raise
-    if signed_in:
-        ctx.signin.throttle.release(reservation, now, signed_in=True)
+    await run_in_threadpool(
+        functools.partial(throttle.release, reservation, now, signed_in=True))
 
 
 @router.post("/auth/token", response_model=TokenIssued, status_code=status.HTTP_201_CREATED)
-def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
+async def issue_token(body: TokenRequest, request: Request, ctx: Ctx) -> TokenIssued:
     now = ctx.now()
     days = token_days(body.expires_in_days, ctx.server.token_days, ctx.server.max_token_days)
     expires_at = now + timedelta(days=days) if days else None
-    with password_check(ctx, request, body.username):
-        issued = auth.login(ctx.engine, body.username, body.password, now=now,
-                            name=body.name, expires_at=expires_at, gate=ctx.signin.gate)
+    async with password_check(ctx, request, body.username):
+        issued = await run_in_threadpool(functools.partial(
+            auth.login, ctx.engine, body.username, body.password, now=now,
+            name=body.name, expires_at=expires_at))
     return TokenIssued.model_validate(issued)
 
 
 @router.post("/auth/password", response_model=PasswordChanged)
-def change_password(body: PasswordChange, request: Request, ctx: Ctx,
-                    principal: Principal) -> PasswordChanged:
+async def change_password(body: PasswordChange, request: Request, ctx: Ctx,
+                          principal: Principal) -> PasswordChanged:
     """Change my password. Every other token of mine is revoked; this one stays."""
-    with password_check(ctx, request, principal.username):
-        revoked = auth.change_password(ctx.engine, principal, body.current_password,
-                                       body.new_password, now=ctx.now(),
-                                       gate=ctx.signin.gate)
+    me = await checked_principal(principal)
+    async with password_check(ctx, request, me.username):
+        revoked = await run_in_threadpool(functools.partial(
+            auth.change_password, ctx.engine, me, body.current_password,
+            body.new_password, now=ctx.now()))
     return PasswordChanged(tokens_revoked=revoked)
 
 
