@@ -194,6 +194,41 @@ def test_sign_ins_waiting_for_a_slot_hold_no_request_thread(
         assert codes == [201] * burst, codes
 
 
+def test_a_sign_in_cancelled_while_waiting_for_a_slot_gives_its_failure_back(
+        pg_url: str, clock: Any, admin: sa.Engine) -> None:
+    import anyio
+    from starlette.requests import Request
+
+    from post001.server.routers.auth import password_check
+
+    app = make_test_app(pg_url, clock, verification_wait_seconds=120)
+    request = Request({"type": "http", "method": "POST", "path": TOKEN, "headers": [],
+                       "client": ("203.0.113.9", 40000)})
+
+    async def cancelled_while_waiting() -> None:
+        async with app.router.lifespan_context(app):
+            ctx = app.state.ctx
+            scope = anyio.CancelScope()
+
+            async def attempt() -> None:
+                with scope:
+                    async with password_check(ctx, request, "alice"):
+                        raise AssertionError("every slot was taken")
+
+            with ctx.signin.gate.slot(), ctx.signin.gate.slot():
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(attempt)
+                    while ctx.signin.gate.queued == 0:  # reserved, now waiting
+                        await anyio.sleep(0)
+                    scope.cancel()
+
+    asyncio.run(cancelled_while_waiting())
+    with admin.connect() as conn:
+        counts = dict(conn.execute(sa.text("SELECT key, failures FROM signin_throttle")
+                                   ).all())
+    assert counts and set(counts.values()) == {0}, counts
+
+
 def test_request_threads_follow_the_pool_and_the_slots(pg_url: str, clock: Any) -> None:
     """Threads beyond the pooled connections and the password check slots could only
     queue; the worker runs one per connection and per slot, plus two."""

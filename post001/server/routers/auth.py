@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
 
+import anyio
 from fastapi import Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
@@ -61,7 +62,9 @@ async def password_check(ctx: ServerContext, request: Request,
         metrics.signin_failed()
         raise
     except BaseException:
-        with contextlib.suppress(Exception):
+        # Shielded: a request cancelled while it waited for a slot still gives back
+        # the failure it reserved.
+        with contextlib.suppress(Exception), anyio.CancelScope(shield=True):
             await run_in_threadpool(
                 functools.partial(throttle.release, reservation, now, signed_in=False))
         raise
