@@ -138,11 +138,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, field: str = "password") -> None:
+    """`field` names the password where the client sent it (`new_password` in a change)."""
     if len(password) < 8:
-        raise ValidationError("password: use at least 8 characters.", field="password")
+        raise ValidationError(f"{field}: use at least 8 characters.", field=field)
     if len(password) > 1024:
-        raise ValidationError("password: at most 1024 characters.", field="password")
+        raise ValidationError(f"{field}: at most 1024 characters.", field=field)
 
 
 def _pg(conn: sa.Connection) -> bool:
@@ -301,7 +302,7 @@ def change_password(engine: sa.Engine, principal: Principal, current: str, new: 
     """The signed-in user's own change: the current password must be right; every other
     token of theirs is revoked (the one making the change stays). Returns how many.
     The server calls it holding a `VerifyGate` slot."""
-    check_password_rules(new)
+    check_password_rules(new, field="new_password")
     with engine.begin() as conn:
         if _pg(conn):
             row = conn.execute(sa.text("SELECT * FROM post001_password_lookup(:u)"),

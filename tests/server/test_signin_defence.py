@@ -262,6 +262,11 @@ def test_a_password_change_revokes_every_other_token(pg_url: str, clock: Any,
             "current_password": "not it", "new_password": "a new long password"})
         assert wrong.status_code == 403
         assert wrong.json()["error"]["field"] == "current_password"
+        short = client.post("/api/v1/auth/password", headers=mine, json={
+            "current_password": PASSWORD, "new_password": "short"})
+        assert short.status_code == 422, short.text
+        assert short.json()["error"]["field"] == "new_password"
+        assert "new_password: use at least 8 characters" in short.json()["error"]["message"]
         changed = client.post("/api/v1/auth/password", headers=mine, json={
             "current_password": PASSWORD, "new_password": "a new long password"})
         assert changed.status_code == 200 and changed.json() == {"tokens_revoked": 2}
