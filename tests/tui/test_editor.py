@@ -37,6 +37,29 @@ async def test_n_opens_a_new_post_with_the_cursor_in_the_title_and_tab_to_body(
         assert app.screen.query_one("#body", TextArea).text == "there"
 
 
+async def test_coming_back_to_the_title_or_subtitle_keeps_what_is_there(
+        make_app: Any) -> None:
+    """Focus moving into a line does not select it, so the next key adds to the title
+    instead of replacing it (Input's default would select it all)."""
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+        await pilot.press(*"Spring", "tab", *"Body")
+        screen = app.screen
+        for field, keys in (("#title", " notes"), ("#subtitle", "Part one")):
+            screen.set_focus(screen.query_one("#body", TextArea))
+            screen.set_focus(screen.query_one(field, Input))
+            await pilot.pause()
+            await pilot.press(*keys)
+        assert screen.query_one("#title", Input).value == "Spring notes"
+        assert screen.query_one("#subtitle", Input).value == "Part one"
+        await pilot.press("shift+tab")  # from the subtitle, back into the title
+        await pilot.pause()
+        assert app.focused is screen.query_one("#title", Input)
+        await pilot.press(*"!")
+        assert screen.query_one("#title", Input).value == "Spring notes!"
+
+
 async def test_keys_arriving_all_at_once_after_tab_land_in_the_body(make_app: Any) -> None:
     """A paste or a fast typist: every key is queued before the first is handled."""
     from textual import events

@@ -150,12 +150,14 @@ class EditorScreen(SizeClasses, BaseScreen):
         with Vertical(id="editor"):
             with Horizontal(classes="field-line", id="title-line"):
                 yield Label("Title", classes="line-label")
+                # Not selected on focus: a writer coming back to fix the title would
+                # replace it with their first key (a line has no undo).
                 yield TitleInput(placeholder="What is it called?", max_length=TITLE_MAX,
-                                 id="title", compact=True)
+                                 id="title", compact=True, select_on_focus=False)
             with Horizontal(classes="field-line"):
                 yield Label("Subtitle", classes="line-label")
                 yield Input(placeholder="optional", max_length=SUBTITLE_MAX,
-                            id="subtitle", compact=True)
+                            id="subtitle", compact=True, select_on_focus=False)
             with Horizontal(id="body-row"):
                 yield markdown_area()
                 with VerticalScroll(id="preview-pane"):
