@@ -3,8 +3,11 @@
 The editor decides *when* to save (autosave.py) and shows what happened; this module
 does the saving. Store writes for one post run one at a time under a lock, each with the
 version the previous one returned, so the editor never conflicts with itself: a
-conflict means someone else wrote. Until a save succeeds the text is also kept on this
-machine (recovery.py), so nothing typed is lost to a failing disk or a closed editor.
+conflict means someone else wrote. The post and version the writes build on have a
+lock of their own, never held across a store call: the editor's thread moves them
+(`adopt`, `retarget`, `caught_up`) without waiting for a write in flight. Until a save
+succeeds the text is also kept on this machine (recovery.py), so nothing typed is lost
+to a failing disk or a closed editor.
 
 No screen here: the methods that touch the store run in worker threads and report back
 through a callback (`report`), so the class is tested with a real store and no app
@@ -67,26 +70,39 @@ class DraftSync:
         self.version = 0
         #: The draft's file in the recovery folder (a new draft has no id yet).
         self.recovery_key = str(post_id) if post_id else f"new-{uuid.uuid4().hex[:12]}"
-        self._lock = threading.Lock()  # one store write for this post at a time
+        self._writing = threading.Lock()  # one store write for this post at a time
+        self._state = threading.Lock()  # post_id and version; never held across I/O
 
     # --- what the editor shows ------------------------------------------------------------
     def adopt(self, post: Post) -> None:
         """The editor now shows `post` (loaded, restored, or taken in a conflict)."""
-        with self._lock:
+        with self._state:
             self.post_id = post.id
             self.version = post.version
 
     def retarget(self, post_id: UUID, version: int) -> None:
         """The draft is another post now (the offline journal saved it as a new one):
         later saves go there, building on `version`."""
-        with self._lock:
+        with self._state:
             self.post_id = post_id
             self.version = version
 
     def caught_up(self, version: int) -> None:
         """Another write for this post (collectives, publish) returned `version`."""
-        with self._lock:
+        with self._state:
             self.version = max(self.version, version)
+
+    def _base(self) -> tuple[UUID | None, int]:
+        with self._state:
+            return self.post_id, self.version
+
+    def _advance(self, post_id: UUID, version: int) -> int:
+        """A write to `post_id` returned `version`; what later writes build on. An
+        `adopt` or `retarget` made while it was in flight wins where it moved on."""
+        with self._state:
+            if self.post_id == post_id:
+                self.version = max(self.version, version)
+            return self.version
 
     # --- the copy on this machine ---------------------------------------------------------
     def keep_locally(self, snap: DraftSnapshot, reason: str) -> None:
@@ -113,27 +129,29 @@ class DraftSync:
         whole post back on every auto-save would be wasted work."""
         from post001.core.models import PostCreate, PostUpdate
 
-        with self._lock:
+        with self._writing:
             post: Post | None
-            if self.post_id is None:
+            post_id, version = self._base()
+            if post_id is None:
                 post = store.create_post(PostCreate.model_validate(fields(snap)))
                 created = True
-                self.post_id = post.id
-                self.version = post.version
+                with self._state:
+                    self.post_id, self.version = post.id, post.version
+                version = post.version
             elif snap.extra:
                 # Settings fields: the editor shows what the store made of them.
                 changes = PostUpdate.model_validate(fields(snap))
-                post = store.update_post(self.post_id, changes, expected_version=self.version)
+                post = store.update_post(post_id, changes, expected_version=version)
                 created = False
-                self.version = post.version
+                version = self._advance(post_id, post.version)
             else:
                 changes = PostUpdate.model_validate(fields(snap))
-                self.version = store.save_draft(self.post_id, changes,
-                                                expected_version=self.version)
+                version = self._advance(post_id, store.save_draft(
+                    post_id, changes, expected_version=version))
                 post = None
                 created = False
             saved_at = post.updated_at if post is not None else now()
-            return DraftSaved(post, SaveTicket(-1, 0.0), created, self.version, saved_at, snap)
+            return DraftSaved(post, SaveTicket(-1, 0.0), created, version, saved_at, snap)
 
     def save(self, host: SyncHost, snap: DraftSnapshot, ticket: SaveTicket, *,
              final: bool, report: Callable[[Message], object]) -> None:
@@ -200,9 +218,9 @@ class DraftSync:
         save it as a new draft (`copy`), or take the stored version (`theirs`)."""
         from post001.core.models import PostCreate, PostUpdate
 
-        post_id = self.post_id
-        assert post_id is not None
-        with self._lock:
+        with self._writing:
+            post_id = self.post_id
+            assert post_id is not None
             stored = store.get_post(post_id)
             if choice == "mine":
                 # Theirs is overwritten: keep a copy on this machine as well as in history.
@@ -216,27 +234,30 @@ class DraftSync:
                 post = store.create_post(PostCreate.model_validate(fields(mine)))
             else:
                 post = stored
-            self.post_id = post.id
-            self.version = post.version
+            with self._state:
+                self.post_id, self.version = post.id, post.version
         return post
 
     # --- other writes for this post (worker threads) --------------------------------------
     def set_collectives(self, store: Store, slugs: list[str]) -> Post:
-        with self._lock:
-            post = store.set_collectives(self.post_id_or_fail(), slugs)
-            self.version = max(self.version, post.version)
+        with self._writing:
+            post_id = self.post_id_or_fail()
+            post = store.set_collectives(post_id, slugs)
+            self._advance(post_id, post.version)
         return post
 
     def publish(self, store: Store, idempotency_key: str) -> PublishResult:
-        with self._lock:
-            result = store.publish(self.post_id_or_fail(), idempotency_key=idempotency_key)
-            self.version = max(self.version, result.post.version)
+        with self._writing:
+            post_id = self.post_id_or_fail()
+            result = store.publish(post_id, idempotency_key=idempotency_key)
+            self._advance(post_id, result.post.version)
         return result
 
     def unpublish(self, store: Store) -> Post:
-        with self._lock:
-            post = store.unpublish(self.post_id_or_fail())
-            self.version = post.version
+        with self._writing:
+            post_id = self.post_id_or_fail()
+            post = store.unpublish(post_id)
+            self._advance(post_id, post.version)
         return post
 
     def post_id_or_fail(self) -> UUID:

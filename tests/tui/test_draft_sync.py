@@ -3,6 +3,7 @@ would be told, and the messages a save reports."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +89,48 @@ def test_someone_elses_write_is_a_conflict_and_the_text_waits_on_this_machine(
     assert resolved.content == "mine" and sync.version == resolved.version
     # Theirs was overwritten in the store but is kept here too.
     assert [d["fields"]["content"] for d in recovery.pending()] == ["theirs"]
+
+
+def test_the_editor_takes_on_a_version_without_waiting_for_a_save_in_flight(
+        alice: Any, clock: Any) -> None:
+    """`adopt` runs on the editor's thread; a save on a slow network must not freeze it
+    (it used to wait for the write's lock). The save then meets the version taken on,
+    and says so: the editor can tell that nobody else wrote."""
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    sync = DraftSync(post.id)
+    sync.adopt(post)
+    on_the_wire, answer = threading.Event(), threading.Event()
+
+    class SlowNetwork:
+        """The store, with the save held between request and answer."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(alice, name)
+
+        def save_draft(self, *args: Any, **kwargs: Any) -> int:
+            on_the_wire.set()
+            assert answer.wait(60)  # a bound on a hang, not a pace
+            return int(alice.save_draft(*args, **kwargs))
+
+    reported: list[Any] = []
+    writer = threading.Thread(
+        target=lambda: reported.extend(save(sync, Host(SlowNetwork(), clock), snap("mine"))))
+    writer.start()
+    assert on_the_wire.wait(60)
+    # An offline conflict is settled meanwhile; the editor takes on the result.
+    settled = alice.update_post(post.id, PostUpdate(content="mi"), expected_version=1)
+    editor_thread = threading.Thread(target=sync.adopt, args=(settled,))
+    editor_thread.start()
+    editor_thread.join(20)
+    assert not editor_thread.is_alive(), "adopt waited for the save in flight"
+    assert sync.version == settled.version == 2
+    answer.set()
+    writer.join(60)
+    [conflict] = reported
+    assert isinstance(conflict, DraftConflict) and conflict.current_version == sync.version
+    [saved] = save(sync, Host(alice, clock), conflict.mine)  # what the editor does next
+    assert isinstance(saved, DraftSaved) and saved.version == 3
+    assert alice.get_post(post.id).content == "mine"
 
 
 def test_closing_after_a_conflict_keeps_both_texts(alice: Any, clock: Any) -> None:

@@ -283,6 +283,35 @@ async def _conflict(make_app: Any, open_as: Any, clock: Any, messages: Any,
     return post, body
 
 
+async def test_a_save_that_met_a_version_the_editor_took_on_is_sent_again(
+        make_app: Any, open_as: Any, clock: Any, messages: Any) -> None:
+    """A save was in flight when an offline conflict was settled as "mine" and the
+    editor took on the settled version: its 412 is no one else's write, so no dialog;
+    the text goes again, on that version."""
+    from post001.tui.autosave import SaveTicket
+
+    alice = open_as("alice")
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    app, _ = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        screen = app.screen
+        await pilot.press("end", *" mine")
+        settled = alice.update_post(post.id, PostUpdate(content="base mi"), expected_version=1)
+        screen.sync.adopt(settled)
+        screen.post_message(DraftConflict(screen.snapshot(),
+                                          SaveTicket(screen.saver.generation, 0.0),
+                                          settled.version))
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: messages.of(DraftSaved)
+                       or screen_name(app) == "ConflictScreen")
+        assert screen_name(app) == "EditorScreen"
+    stored = alice.get_post(post.id)
+    assert (stored.content, stored.version) == ("base mine", 3)
+
+
 async def test_conflict_keep_mine(make_app: Any, open_as: Any, clock: Any,
                                   messages: Any) -> None:
     post, body = await _conflict(make_app, open_as, clock, messages, "m")

@@ -393,6 +393,12 @@ class EditorScreen(SizeClasses, BaseScreen):
         from post001.tui.screens.conflict import ConflictScreen
 
         self.saver.conflicted(event.ticket)
+        if event.current_version <= self.sync.version:
+            # Nobody else wrote: the save was in flight when this editor took on that
+            # version (an offline conflict settled as "mine"). The text goes again, on it.
+            self.saver.resolved(clean=False)
+            self._show_status()
+            return
         self._show_status()
         # Until the writer chooses, their text is also on this machine (quitting now
         # must not lose it).
