@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from textual import events
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from post001.core.errors import Post001Error
 from post001.tui.hints import Where, hints_for
@@ -91,21 +91,28 @@ class StoreMixin:
         group: str = "store",
         exclusive: bool = False,
     ) -> Worker[None]:
-        """Run `call(store)` in a thread; `done(result)` or `failed(error)` on the UI thread."""
+        """Run `call(store)` in a thread; `done(result)` or `failed(error)` on the UI thread.
+
+        A call cancelled meanwhile (a newer one in its `exclusive` group, or its screen
+        gone) reports nothing: a thread cannot be stopped, and its late answer, read
+        before the newer call's, would replace what that one showed."""
         node: Any = self
 
         def job() -> None:
+            worker = get_current_worker()
             try:
                 store = node.papp.wait_store()
                 value = call(store)
             except Exception as exc:
                 error = as_post001_error(exc)
+                if worker.is_cancelled:
+                    return
                 if failed is not None:
                     node.post_message(StoreReply(failed, error))
                 else:
                     node.post_message(StoreCallFailed(error, what))
                 return
-            if done is not None:
+            if done is not None and not worker.is_cancelled:
                 node.post_message(StoreReply(done, value))
 
         worker: Worker[None] = node.run_worker(
