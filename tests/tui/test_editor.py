@@ -21,6 +21,14 @@ async def open_new_post(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def open_first_post(pilot: Any) -> None:
+    """From the dashboard, open its first post and wait until the editor shows it."""
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+
+
 def editor(app: Any) -> Any:
     return app.screen
 
@@ -244,9 +252,7 @@ async def test_opening_a_post_shows_it_and_edits_update_the_same_post(
     post = alice.create_post(PostCreate(title="Existing", content="old body"))
     app, _store = make_app()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
-        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        await open_first_post(pilot)
         assert app.screen.query_one("#title", Input).value == "Existing"
         clock.advance(seconds=30)
         await ticked(pilot, app.screen)
@@ -266,9 +272,7 @@ async def _conflict(make_app: Any, open_as: Any, clock: Any, messages: Any,
     other_window = open_as("alice")  # a second store instance: another window or machine
     app, _ = make_app()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
-        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        await open_first_post(pilot)
         other_window.update_post(post.id, PostUpdate(content="theirs"), expected_version=1)
         await pilot.press("end", *" mine")
         clock.advance(seconds=2)
@@ -294,9 +298,7 @@ async def test_a_save_that_met_a_version_the_editor_took_on_is_sent_again(
     post = alice.create_post(PostCreate(title="Shared", content="base"))
     app, _ = make_app()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
-        await wait_for(pilot, lambda: getattr(app.screen, "posts", None))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: screen_name(app) == "EditorScreen" and app.screen.loaded)
+        await open_first_post(pilot)
         screen = app.screen
         await pilot.press("end", *" mine")
         settled = alice.update_post(post.id, PostUpdate(content="base mi"), expected_version=1)
