@@ -92,6 +92,13 @@ class DraftSync:
         with self._state:
             self.version = max(self.version, version)
 
+    def overtaken(self, current_version: int) -> bool:
+        """A write met `current_version` in the store, yet the editor has taken that
+        version on since the write set out (an offline conflict settled as "mine" while
+        a save was in flight): nobody else wrote, and the text can simply go again."""
+        with self._state:
+            return current_version <= self.version
+
     def _base(self) -> tuple[UUID | None, int]:
         with self._state:
             return self.post_id, self.version
@@ -165,7 +172,7 @@ class DraftSync:
         attempts = FINAL_ATTEMPTS if final else 1
         for attempt in range(attempts):
             try:
-                saved = self.write(host.wait_store(), snap, host.clock)
+                saved = self._write_on_latest(host.wait_store(), snap, host.clock)
             except ConflictError as exc:
                 if final:
                     self.keep_as_copy(host, snap)
@@ -192,6 +199,19 @@ class DraftSync:
             saved.ticket = ticket
             report(saved)
             return
+
+    def _write_on_latest(self, store: Store, snap: DraftSnapshot,
+                         now: Callable[[], datetime]) -> DraftSaved:
+        """`write`, sent once more when its conflict is only with a version the editor
+        has taken on meanwhile. Without this, a closing editor would keep its text as a
+        second draft, and an open one would ask the writer about their own text. A
+        second conflict is someone else's write."""
+        try:
+            return self.write(store, snap, now)
+        except ConflictError as exc:
+            if not self.overtaken(exc.current_version):
+                raise
+        return self.write(store, snap, now)
 
     def keep_as_copy(self, host: SyncHost, snap: DraftSnapshot) -> None:
         """Closing, and the stored post moved on: keep both by saving ours as a new

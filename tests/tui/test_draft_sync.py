@@ -94,30 +94,58 @@ def test_someone_elses_write_is_a_conflict_and_the_text_waits_on_this_machine(
 def test_the_editor_takes_on_a_version_without_waiting_for_a_save_in_flight(
         alice: Any, clock: Any) -> None:
     """`adopt` runs on the editor's thread; a save on a slow network must not freeze it
-    (it used to wait for the write's lock). The save then meets the version taken on,
-    and says so: the editor can tell that nobody else wrote."""
+    (it used to wait for the write's lock). The save then meets the version taken on:
+    nobody else wrote, so the text goes again on it, with no conflict reported."""
     post = alice.create_post(PostCreate(title="Shared", content="base"))
     sync = DraftSync(post.id)
     sync.adopt(post)
+    reported, sent = _settled_while_in_flight(alice, clock, sync, post, final=False)
+    [saved] = reported
+    assert isinstance(saved, DraftSaved) and saved.version == sync.version == 3
+    assert sent == [1, 2]  # refused on the version it set out with, then sent on the new
+    assert alice.get_post(post.id).content == "mine"
+
+
+def test_a_closing_editor_whose_save_met_the_version_it_took_on_keeps_one_draft(
+        alice: Any, clock: Any) -> None:
+    """The same race as the editor closes: the final save used to keep its text as a
+    second draft, though nobody else had written."""
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    sync = DraftSync(post.id)
+    sync.adopt(post)
+    reported, _ = _settled_while_in_flight(alice, clock, sync, post, final=True)
+    [saved] = reported
+    assert isinstance(saved, DraftSaved)
+    assert [alice.get_post(p.id).content for p in alice.list_posts()] == ["mine"]
+    assert recovery.pending() == []
+
+
+def _settled_while_in_flight(alice: Any, clock: Any, sync: DraftSync, post: Any, *,
+                             final: bool) -> tuple[list[Any], list[int]]:
+    """Save "mine" with its first store call held on the wire; meanwhile an offline
+    conflict is settled and the editor's thread takes the result on. Returns what the
+    save reported and the versions each store call was sent on."""
     on_the_wire, answer = threading.Event(), threading.Event()
+    sent: list[int] = []
 
     class SlowNetwork:
-        """The store, with the save held between request and answer."""
+        """The store, with the first save held between request and answer."""
 
         def __getattr__(self, name: str) -> Any:
             return getattr(alice, name)
 
         def save_draft(self, *args: Any, **kwargs: Any) -> int:
-            on_the_wire.set()
-            assert answer.wait(60)  # a bound on a hang, not a pace
+            sent.append(kwargs["expected_version"])
+            if len(sent) == 1:
+                on_the_wire.set()
+                assert answer.wait(60)  # a bound on a hang, not a pace
             return int(alice.save_draft(*args, **kwargs))
 
     reported: list[Any] = []
-    writer = threading.Thread(
-        target=lambda: reported.extend(save(sync, Host(SlowNetwork(), clock), snap("mine"))))
+    writer = threading.Thread(target=lambda: reported.extend(
+        save(sync, Host(SlowNetwork(), clock), snap("mine"), final=final)))
     writer.start()
     assert on_the_wire.wait(60)
-    # An offline conflict is settled meanwhile; the editor takes on the result.
     settled = alice.update_post(post.id, PostUpdate(content="mi"), expected_version=1)
     editor_thread = threading.Thread(target=sync.adopt, args=(settled,))
     editor_thread.start()
@@ -126,11 +154,8 @@ def test_the_editor_takes_on_a_version_without_waiting_for_a_save_in_flight(
     assert sync.version == settled.version == 2
     answer.set()
     writer.join(60)
-    [conflict] = reported
-    assert isinstance(conflict, DraftConflict) and conflict.current_version == sync.version
-    [saved] = save(sync, Host(alice, clock), conflict.mine)  # what the editor does next
-    assert isinstance(saved, DraftSaved) and saved.version == 3
-    assert alice.get_post(post.id).content == "mine"
+    assert not writer.is_alive()
+    return reported, sent
 
 
 def test_closing_after_a_conflict_keeps_both_texts(alice: Any, clock: Any) -> None:

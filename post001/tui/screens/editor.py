@@ -393,9 +393,10 @@ class EditorScreen(SizeClasses, BaseScreen):
         from post001.tui.screens.conflict import ConflictScreen
 
         self.saver.conflicted(event.ticket)
-        if event.current_version <= self.sync.version:
-            # Nobody else wrote: the save was in flight when this editor took on that
-            # version (an offline conflict settled as "mine"). The text goes again, on it.
+        if self.sync.overtaken(event.current_version):
+            # The save's worker resends when it already knows (DraftSync.save); this is
+            # the editor taking that version on after the conflict was reported. Nobody
+            # else wrote: the text goes again, on it.
             self.saver.resolved(clean=False)
             self._show_status()
             return
