@@ -98,6 +98,7 @@ class Post001App(TeamModeMixin, App[None]):
         self.store_factory = store_factory
         #: The team server and how to sign in to it (post001/tui/team.py); None: a database.
         self.team = team
+        self.settling_posts = set()
         self._settings = settings
         self._settings_lock = threading.Lock()
         self.clock = clock

@@ -126,6 +126,8 @@ class TeamModeMixin:
     team_status_text: str = ""
     #: Saves kept in the journal, not yet acknowledged by the server.
     team_pending: int = 0
+    #: Posts whose offline conflict is being settled (asked, or its answer in flight).
+    settling_posts: set[UUID]
 
     # --- opening -------------------------------------------------------------------------
     def watch_team_store(self, store: Store) -> None:
@@ -300,6 +302,7 @@ class TeamModeMixin:
         if any(isinstance(s, JournalConflictScreen) and s.post_id == conflict.post_id
                for s in app.screen_stack):
             return  # already asking (the palette's "Offline conflicts" may ask again)
+        self.settling_posts.add(conflict.post_id)  # until JournalResolved
         app.push_screen(JournalConflictScreen(conflict),
                         lambda choice: self._resolve_journal(conflict, choice))
 
@@ -336,9 +339,17 @@ class TeamModeMixin:
             app.post_message(JournalResolved(conflict.post_id, choice, None,
                                              as_post001_error(exc)))
 
+    def settling(self, post_id: UUID) -> bool:
+        """An offline conflict of this post is being asked about or its answer written:
+        an editor's save conflict waits for it (EditorScreen.settled)."""
+        return post_id in self.settling_posts
+
     def on_journal_resolved(self, message: JournalResolved) -> None:
         app = self._as_app()
+        self.settling_posts.discard(message.post_id)
         if message.error is not None:
+            for editor in self._editors(message.post_id):
+                editor.settle_failed()
             app.notify(f"{message.error.message}\nYour text stays on this machine; choose "
                        "again from the palette (“Offline conflicts”).",
                        title="Not resolved yet", severity="error", timeout=10)

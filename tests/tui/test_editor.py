@@ -314,6 +314,61 @@ async def test_a_save_that_met_a_version_the_editor_took_on_is_sent_again(
     assert (stored.content, stored.version) == ("base mine", 3)
 
 
+async def _conflict_during_a_settlement(pilot: Any, app: Any, alice: Any, post: Any,
+                                        messages: Any) -> Any:
+    """The writer is settling an offline conflict of `post` when a save of theirs comes
+    back refused by the other device's version: the editor holds the question."""
+    from post001.tui.autosave import SaveTicket
+
+    await open_first_post(pilot)
+    screen = app.screen
+    await pilot.press("end", *" mine")
+    app.settling_posts.add(post.id)  # as the offline-conflict dialog does when it opens
+    theirs = alice.update_post(post.id, PostUpdate(content="theirs"), expected_version=1)
+    screen.post_message(DraftConflict(screen.snapshot(),
+                                      SaveTicket(screen.saver.generation, 0.0),
+                                      theirs.version))
+    await wait_for(pilot, lambda: messages.of(DraftConflict))
+    await pilot.pause()
+    assert screen_name(app) == "EditorScreen"  # no dialog while the settlement is open
+    return screen, theirs
+
+
+async def test_a_conflict_held_for_a_settlement_of_theirs_sets_the_text_aside(
+        make_app: Any, open_as: Any, clock: Any, messages: Any) -> None:
+    from post001.tui.team import JournalResolved
+
+    alice = open_as("alice")
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    app, _ = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        screen, theirs = await _conflict_during_a_settlement(pilot, app, alice, post,
+                                                             messages)
+        app.post_message(JournalResolved(post.id, "theirs", theirs))
+        await wait_for(pilot, lambda: screen.query_one("#body", TextArea).text == "theirs")
+        assert "base mine" in [d["fields"]["content"] for d in recovery.pending()]
+        await pilot.press("ctrl+end", *" more")  # the held conflict holds no save back
+        clock.advance(seconds=2)
+        await wait_for(pilot, lambda: alice.get_post(post.id).content == "theirs more")
+        assert screen_name(app) == "EditorScreen"
+
+
+async def test_a_conflict_held_for_a_settlement_that_failed_is_asked_about(
+        make_app: Any, open_as: Any, clock: Any, messages: Any) -> None:
+    from post001.core.errors import NetworkError
+    from post001.tui.team import JournalResolved
+
+    alice = open_as("alice")
+    post = alice.create_post(PostCreate(title="Shared", content="base"))
+    app, _ = make_app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        await _conflict_during_a_settlement(pilot, app, alice, post, messages)
+        app.post_message(JournalResolved(post.id, "mine", None,
+                                         NetworkError("the server went away")))
+        await wait_for(pilot, lambda: screen_name(app) == "ConflictScreen")
+    assert not app.settling_posts
+
+
 async def test_conflict_keep_mine(make_app: Any, open_as: Any, clock: Any,
                                   messages: Any) -> None:
     post, body = await _conflict(make_app, open_as, clock, messages, "m")

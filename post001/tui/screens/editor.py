@@ -131,6 +131,8 @@ class EditorScreen(SizeClasses, BaseScreen):
         self._status_shown = ""
         self._leaving = False
         self._saves: list[Worker[None]] = []  # save workers started by this editor
+        #: A save's conflict held until the offline conflict being settled answers.
+        self._conflict_waiting: DraftConflict | None = None
         #: Save-timer ticks so far: tests wait for ticks, not for wall-clock time.
         self.ticks = 0
 
@@ -406,6 +408,12 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.keep_locally("changed elsewhere: waiting for you to choose a version")
         post_id = self.post_id
         assert post_id is not None
+        if self.papp.settling(post_id):
+            # The writer is settling this post's offline conflict, or its answer is on
+            # the way: the version this save met may be the one they are choosing.
+            # Asking twice about one conflict would be noise; `settled` decides.
+            self._conflict_waiting = event
+            return
         self.app.push_screen(ConflictScreen(post_id, event.mine), self._resolve_conflict)
 
     def _resolve_conflict(self, choice: str | None) -> None:
@@ -676,17 +684,29 @@ class EditorScreen(SizeClasses, BaseScreen):
         `post`'s version (the next auto-save sends it); with the server's text or a
         copy, it is set aside on this machine (as the online conflict's "theirs" does)
         before `post` is shown."""
+        waiting, self._conflict_waiting = self._conflict_waiting, None
         if not (self.saver.dirty or self.saver.in_flight):
             self._restored(post)
         elif mine:
             self.sync.adopt(post)
             self._remember(post)
+            if waiting is not None:
+                self._conflict(waiting)  # sent again when `post` is what it met
         else:
             self.sync.set_aside(post.id, fields(self.snapshot()),
                                 reason="your text, typed while an offline conflict was "
                                        "being settled")
             self.papp.count_recovered()
             self._restored(post)
+            if waiting is not None:
+                self.saver.resolved(clean=True)  # the text it held is set aside
+
+    def settle_failed(self) -> None:
+        """The offline conflict's answer did not reach the server: a save's conflict
+        that waited for it is the writer's to settle now."""
+        waiting, self._conflict_waiting = self._conflict_waiting, None
+        if waiting is not None:
+            self._conflict(waiting)
 
     async def action_external_editor(self) -> None:
         body = self.query_one("#body", TextArea)

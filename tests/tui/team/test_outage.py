@@ -15,12 +15,13 @@ from textual.widgets import Static, TextArea
 from post001.core.models import PostStatus, PostUpdate
 from post001.tui import recovery
 from post001.tui.app import Post001App
+from post001.tui.messages import DraftConflict
 from post001.tui.screens.conflict import ConflictScreen
 from post001.tui.screens.editor import EditorScreen
 from post001.tui.screens.journal_conflict import JournalConflictScreen
 from post001.tui.screens.publish_later import PublishLaterScreen
 from post001.tui.screens.sign_in import SignInScreen
-from tests.tui.conftest import SIZE, wait_for
+from tests.tui.conftest import SIZE, Recorder, wait_for
 from tests.tui.team.conftest import Team, host_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -173,6 +174,29 @@ async def test_words_typed_while_the_choice_of_mine_is_settled_are_saved(team: T
         await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
         assert text_of(editor, "#body") == "start mine again"
         assert not isinstance(app.screen, ConflictScreen)
+
+
+async def test_a_save_refused_before_the_settlement_answers_is_sent_again_on_it(
+        team: Team) -> None:
+    """The same, with the save's 412 back before the settlement's answer: the version it
+    met is the writer's own choice, so the editor waits for that answer instead of
+    asking about the same conflict a second time."""
+    messages = Recorder()
+    app = team.app()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        editor, row = await offline_conflict(pilot, app, team)
+        answer = hold_resolutions(app)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: team.row(row.id).content == "start mine", DEADLINE)
+        await wait_for(pilot, lambda: app.screen is editor)
+        await pilot.press(*" again")
+        await wait_for(pilot, lambda: messages.of(DraftConflict), DEADLINE)
+        await pilot.pause()
+        assert app.screen is editor  # no second question
+        answer.set()
+        await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
+        assert not isinstance(app.screen, ConflictScreen)
+        assert [d["fields"].get("content") for d in recovery.pending()] == []
 
 
 async def test_words_typed_while_the_choice_of_theirs_is_settled_are_set_aside(
