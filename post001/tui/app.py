@@ -266,8 +266,10 @@ class Post001App(TeamModeMixin, App[None]):
         # A closed editor's last save landed: the dashboard should show it.
         from post001.tui.screens.dashboard import DashboardScreen
 
-        if isinstance(self.screen, DashboardScreen):
-            self.screen.refresh_data()
+        # Quitting pops every screen while that save may still answer.
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, DashboardScreen):
+            top.refresh_data()
 
     @on(StoreFailed)
     def _store_failed(self, event: StoreFailed) -> None:

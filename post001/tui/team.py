@@ -177,7 +177,8 @@ class TeamModeMixin:
         from post001.tui.screens.sign_in import SignInScreen
 
         app = self._as_app()
-        if self.team is None or isinstance(app.screen, SignInScreen):
+        if (self.team is None or not app.screen_stack  # quitting: nobody to ask
+                or isinstance(app.screen, SignInScreen)):
             return
         app.sub_title = "not signed in"
         app.push_screen(SignInScreen(self.team, error), self._signed_in)

@@ -33,6 +33,22 @@ def editor(app: Any) -> Any:
     return app.screen
 
 
+async def test_a_save_that_answers_after_quitting_is_not_an_error(
+        make_app: Any, clock: Any) -> None:
+    """Quitting pops every screen while a closing editor's last save may still answer:
+    the app's DraftSaved handler then found no screen, and the app ended on a traceback
+    (seen once in thirty-two runs of a team test)."""
+    from post001.tui.autosave import SaveTicket
+    from post001.tui.messages import DraftSnapshot
+
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_new_post(pilot)
+    assert not app.screen_stack
+    snap = DraftSnapshot(title="T", subtitle="", content="late", extra={})
+    app._draft_saved(DraftSaved(None, SaveTicket(1, 0.0), False, 2, clock(), snap))
+
+
 async def test_n_opens_a_new_post_with_the_cursor_in_the_title_and_tab_to_body(
         make_app: Any) -> None:
     app, _ = make_app()
