@@ -99,6 +99,10 @@ class TitleInput(Input):
     ]
 
 
+#: Why a text is on this machine while its post's offline conflict is settled.
+WAITING_FOR_SETTLEMENT = "waiting for an offline conflict to be settled"
+
+
 class EditorScreen(SizeClasses, BaseScreen):
     """Write or edit one post."""
 
@@ -305,13 +309,22 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.ticks += 1
         now = self._now()
         if self.saver.due(now):
-            if self.papp.store is not None:
+            opened = self.papp.store is not None
+            if opened and not self._settling():
                 self._start_save()
             elif not self.saver.local_copy_current:
-                # No store to save to (yet): keep the text on this machine meanwhile.
-                self.keep_locally("the database could not be opened")
+                # No store to save to (yet), or an offline conflict of this post is being
+                # settled: the version this editor holds is then the journal's guess,
+                # and a save sent on it could land on the text being chosen. The text
+                # waits on this machine until `settled` (or a store) comes.
+                self.keep_locally(WAITING_FOR_SETTLEMENT if opened
+                                  else "the database could not be opened")
                 self.saver.kept_locally(now)
         self._show_status()
+
+    def _settling(self) -> bool:
+        post_id = self.post_id
+        return post_id is not None and self.papp.settling(post_id)
 
     def keep_locally(self, reason: str, snap: DraftSnapshot | None = None) -> None:
         """Write the text (now, on this thread) to the recovery folder. A later
@@ -692,14 +705,17 @@ class EditorScreen(SizeClasses, BaseScreen):
             self._remember(post)
             if waiting is not None:
                 self._conflict(waiting)  # sent again when `post` is what it met
+                return
+            self.saver.flush()  # what waited for the settlement goes now
         else:
             self.sync.set_aside(post.id, fields(self.snapshot()),
                                 reason="your text, typed while an offline conflict was "
                                        "being settled")
+            self.sync.forget_local()  # an older copy of the same text, kept while waiting
             self.papp.count_recovered()
             self._restored(post)
-            if waiting is not None:
-                self.saver.resolved(clean=True)  # the text it held is set aside
+        if waiting is not None:
+            self.saver.resolved(clean=True)  # the editor shows `post`; its text is kept
 
     def settle_failed(self) -> None:
         """The offline conflict's answer did not reach the server: a save's conflict
