@@ -161,26 +161,10 @@ async def test_a_real_conflict_opens_the_three_way_dialog_and_drops_neither_text
 
 async def test_words_typed_while_the_choice_of_mine_is_settled_are_saved(team: Team) -> None:
     """The dialog closes at once and the server's answer follows: what the writer types
-    in between must not be replaced by that answer (it once was, and never saved)."""
-    app = team.app()
-    async with app.run_test(size=SIZE) as pilot:
-        editor, row = await offline_conflict(pilot, app, team)
-        answer = hold_resolutions(app)
-        await pilot.press("m")
-        await wait_for(pilot, lambda: team.row(row.id).content == "start mine", DEADLINE)
-        await wait_for(pilot, lambda: app.screen is editor)
-        await pilot.press(*" again")
-        answer.set()
-        await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
-        assert text_of(editor, "#body") == "start mine again"
-        assert not isinstance(app.screen, ConflictScreen)
-
-
-async def test_a_save_due_before_the_settlement_answers_waits_for_it(team: Team) -> None:
-    """The same, looked at closely: until the settlement's answer arrives, the editor's
-    version is the journal's guess, and a save sent on it could land on the text being
-    chosen (or be refused and ask about the same conflict again). The text waits on this
-    machine, then goes on the settled version."""
+    in between must not be replaced by that answer (it once was, and never saved). Until
+    the answer arrives the editor's version is the journal's guess, and a save sent on it
+    could land on the text being chosen (or be refused and ask about the same conflict
+    again): the text waits on this machine, then goes on the settled version."""
     messages = Recorder()
     app = team.app()
     async with app.run_test(size=SIZE, message_hook=messages) as pilot:
@@ -200,6 +184,7 @@ async def test_a_save_due_before_the_settlement_answers_waits_for_it(team: Team)
         answer.set()
         await wait_for(pilot, lambda: team.row(row.id).content == "start mine again", DEADLINE)
         await wait_for(pilot, lambda: not recovery.pending(), DEADLINE)
+        assert text_of(editor, "#body") == "start mine again"
         assert app.screen is editor
         assert not messages.of(DraftConflict)
 
