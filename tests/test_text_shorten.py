@@ -20,6 +20,9 @@ from post001.core.text import shorten
     ("Supercalifragilistic words", 8, "Superca…"),  # no boundary: the one mid-word cut
     ("no: your role here is member", 20, "no: your role here…"),
     ("3 published · 1 in review", 14, "3 published…"),  # no dangling separator
+    # The word past the room fits without its separators (found by the property below).
+    (":::: a:: :", 8, ":::: a…"),
+    ("Hello world:: again", 13, "Hello world…"),
     ("  spaced \n out  ", 20, "spaced out"),
     ("anything", 1, "…"),
     ("anything", 0, ""),

@@ -57,5 +57,16 @@ def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
         return ellipsis[:max(width, 0)]
     room = width - len(ellipsis)
     cut = flat[: room + 1].rfind(" ")  # a space at `room` means the word before fits whole
-    kept = flat[:cut].rstrip(" ·:,;-") if cut > 0 else ""
+    kept = flat[:cut].rstrip(_TRAILING) if cut > 0 else ""
+    # The word running past `room` may fit once its trailing separators go ("a::" in
+    # ":::: a:: :" at 8 columns): cut after it instead.
+    after = flat.find(" ", room + 1)
+    if after > 0:
+        longer = flat[:after].rstrip(_TRAILING)
+        if len(kept) < len(longer) <= room:
+            kept = longer
     return (kept or flat[:room]) + ellipsis
+
+
+#: Separators a cut line does not end on ("3 published · 1 in review" -> "3 published…").
+_TRAILING = " ·:,;-"
