@@ -43,6 +43,10 @@ def excerpt(text: str, length: int = 160) -> str:
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
 
 
+#: Separators a cut line does not end on ("3 published · 1 in review" -> "3 published…").
+_TRAILING = " ·:,;-"
+
+
 def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
     """`text` in at most `width` characters, cut at a word boundary and ended with `ellipsis`.
 
@@ -66,7 +70,3 @@ def shorten(text: str, width: int, *, ellipsis: str = "…") -> str:
         if len(kept) < len(longer) <= room:
             kept = longer
     return (kept or flat[:room]) + ellipsis
-
-
-#: Separators a cut line does not end on ("3 published · 1 in review" -> "3 published…").
-_TRAILING = " ·:,;-"
