@@ -142,8 +142,7 @@ class DraftSync:
             if post_id is None:
                 post = store.create_post(PostCreate.model_validate(fields(snap)))
                 created = True
-                with self._state:
-                    self.post_id, self.version = post.id, post.version
+                self.adopt(post)
                 version = post.version
             elif snap.extra:
                 # Settings fields: the editor shows what the store made of them.
@@ -254,8 +253,7 @@ class DraftSync:
                 post = store.create_post(PostCreate.model_validate(fields(mine)))
             else:
                 post = stored
-            with self._state:
-                self.post_id, self.version = post.id, post.version
+            self.adopt(post)
         return post
 
     # --- other writes for this post (worker threads) --------------------------------------

@@ -9,6 +9,7 @@ from textual.widgets import Input, TextArea
 
 from post001.core.models import PostCreate, PostUpdate
 from post001.tui import recovery
+from post001.tui.autosave import SaveTicket
 from post001.tui.messages import ConflictResolved, DraftConflict, DraftSaved, DraftSaveFailed
 from tests.tui.conftest import SIZE, screen_name, ticked, wait_for
 
@@ -33,12 +34,19 @@ def editor(app: Any) -> Any:
     return app.screen
 
 
+def refused(screen: Any, current_version: int) -> None:
+    """Tell the editor what a save worker reports when the store answers 412 with
+    `current_version`: the text the editor shows now, for the edits made so far."""
+    screen.post_message(DraftConflict(screen.snapshot(),
+                                      SaveTicket(screen.saver.generation, 0.0),
+                                      current_version))
+
+
 async def test_a_save_that_answers_after_quitting_is_not_an_error(
         make_app: Any, clock: Any) -> None:
     """Quitting pops every screen while a closing editor's last save may still answer:
     the app's DraftSaved handler then found no screen, and the app ended on a traceback
     (seen once in thirty-two runs of a team test)."""
-    from post001.tui.autosave import SaveTicket
     from post001.tui.messages import DraftSnapshot
 
     app, _ = make_app()
@@ -308,8 +316,6 @@ async def test_a_save_that_met_a_version_the_editor_took_on_is_sent_again(
     """A save was in flight when an offline conflict was settled as "mine" and the
     editor took on the settled version: its 412 is no one else's write, so no dialog;
     the text goes again, on that version."""
-    from post001.tui.autosave import SaveTicket
-
     alice = open_as("alice")
     post = alice.create_post(PostCreate(title="Shared", content="base"))
     app, _ = make_app()
@@ -319,9 +325,7 @@ async def test_a_save_that_met_a_version_the_editor_took_on_is_sent_again(
         await pilot.press("end", *" mine")
         settled = alice.update_post(post.id, PostUpdate(content="base mi"), expected_version=1)
         screen.sync.adopt(settled)
-        screen.post_message(DraftConflict(screen.snapshot(),
-                                          SaveTicket(screen.saver.generation, 0.0),
-                                          settled.version))
+        refused(screen, settled.version)
         clock.advance(seconds=2)
         await wait_for(pilot, lambda: messages.of(DraftSaved)
                        or screen_name(app) == "ConflictScreen")
@@ -334,16 +338,12 @@ async def _conflict_during_a_settlement(pilot: Any, app: Any, alice: Any, post: 
                                         messages: Any) -> Any:
     """The writer is settling an offline conflict of `post` when a save of theirs comes
     back refused by the other device's version: the editor holds the question."""
-    from post001.tui.autosave import SaveTicket
-
     await open_first_post(pilot)
     screen = app.screen
     await pilot.press("end", *" mine")
     app.settling_posts.add(post.id)  # as the offline-conflict dialog does when it opens
     theirs = alice.update_post(post.id, PostUpdate(content="theirs"), expected_version=1)
-    screen.post_message(DraftConflict(screen.snapshot(),
-                                      SaveTicket(screen.saver.generation, 0.0),
-                                      theirs.version))
+    refused(screen, theirs.version)
     await wait_for(pilot, lambda: messages.of(DraftConflict))
     await pilot.pause()
     assert screen_name(app) == "EditorScreen"  # no dialog while the settlement is open

@@ -421,7 +421,7 @@ class EditorScreen(SizeClasses, BaseScreen):
         self.keep_locally("changed elsewhere: waiting for you to choose a version")
         post_id = self.post_id
         assert post_id is not None
-        if self.papp.settling(post_id):
+        if self._settling():
             # The writer is settling this post's offline conflict, or its answer is on
             # the way: the version this save met may be the one they are choosing.
             # Asking twice about one conflict would be noise; `settled` decides.
